@@ -1,0 +1,104 @@
+//! Retry with exponential back-off and full jitter ("Exponential Backoff And Jitter", AWS
+//! Architecture Blog): the delay before retry `n` is uniform in `[0, min(cap, base·2ⁿ)]`, which
+//! spreads concurrent Lambdas instead of letting them retry in lock-step.
+
+use std::future::Future;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            attempts: 4,
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Backoff {
+    /// The ceiling of the delay before retry `retry` (0 for the first retry).
+    pub fn ceiling(&self, retry: u32) -> Duration {
+        let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+
+    /// The delay before retry `retry`, given a uniform draw `unit` in `[0, 1)`.
+    pub fn delay(&self, retry: u32, unit: f64) -> Duration {
+        self.ceiling(retry).mul_f64(unit.clamp(0.0, 1.0))
+    }
+}
+
+/// Runs `op` until it succeeds, fails with an error `retryable` refuses, or the attempts run out;
+/// returns the last result and how many attempts were made.
+pub async fn retry<T, E, Op, Fut>(
+    policy: Backoff,
+    retryable: impl Fn(&E) -> bool,
+    mut op: Op,
+) -> (Result<T, E>, u32)
+where
+    Op: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match op().await {
+            Err(e) if attempt < policy.attempts && retryable(&e) => {
+                let delay = policy.delay(attempt - 1, fastrand::f64());
+                tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, "retrying");
+                tokio::time::sleep(delay).await;
+            }
+            result => return (result, attempt),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ceilings_double_then_cap() {
+        let b = Backoff::default();
+        let cases = [(0, 100), (1, 200), (2, 400), (4, 1600), (5, 2000), (40, 2000)];
+        for (retry, want_ms) in cases {
+            assert_eq!(b.ceiling(retry), Duration::from_millis(want_ms), "retry {retry}");
+        }
+    }
+
+    #[test]
+    fn delay_is_within_ceiling() {
+        let b = Backoff::default();
+        assert_eq!(b.delay(3, 0.0), Duration::ZERO);
+        assert_eq!(b.delay(3, 0.5), Duration::from_millis(400));
+        assert_eq!(b.delay(3, 7.0), Duration::from_millis(800), "draw clamped to 1");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_only_what_is_retryable() {
+        let calls = std::cell::Cell::new(0);
+        let (result, attempts) = retry(Backoff::default(), |e: &&str| *e == "busy", || {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move { if n < 3 { Err("busy") } else { Ok(n) } }
+        })
+        .await;
+        assert_eq!((result, attempts), (Ok(3), 3));
+
+        let (result, attempts) =
+            retry(Backoff::default(), |e: &&str| *e == "busy", || async { Err::<(), _>("fatal") }).await;
+        assert_eq!((result, attempts), (Err("fatal"), 1));
+
+        let (result, attempts) =
+            retry(Backoff::default(), |_: &&str| true, || async { Err::<(), _>("busy") }).await;
+        assert_eq!((result, attempts), (Err("busy"), 4), "gives up after the policy's attempts");
+    }
+}

@@ -1,0 +1,127 @@
+//! The dyndns2 update protocol spoken by routers, ddclient and inadyn: `GET /nic/update` with
+//! Basic auth, one answer line per hostname.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// One answer line. `Abuse` is also what a refused address gets (private, reserved, or a family
+/// the host may not publish): like real providers' abuse answer, it tells the client to stop
+/// retrying until a person looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Good(Addresses),
+    NoChange(Addresses),
+    BadAuth,
+    NoHost,
+    NotFqdn,
+    Abuse,
+    /// A server-side failure (Route53 unavailable): try again later.
+    ServerError,
+}
+
+/// The addresses an answer reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Addresses {
+    pub ipv4: Option<Ipv4Addr>,
+    pub ipv6: Option<Ipv6Addr>,
+}
+
+impl fmt::Display for Addresses {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.ipv4, self.ipv6) {
+            (Some(v4), Some(v6)) => write!(f, "{v4},{v6}"),
+            (Some(v4), None) => write!(f, "{v4}"),
+            (None, Some(v6)) => write!(f, "{v6}"),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Answer::Good(a) => write!(f, "good {a}"),
+            Answer::NoChange(a) => write!(f, "nochg {a}"),
+            Answer::BadAuth => f.write_str("badauth"),
+            Answer::NoHost => f.write_str("nohost"),
+            Answer::NotFqdn => f.write_str("notfqdn"),
+            Answer::Abuse => f.write_str("abuse"),
+            Answer::ServerError => f.write_str("911"),
+        }
+    }
+}
+
+/// Reads `myip` (one address, or `v4,v6` in either order) and `myipv6`. An empty value counts as
+/// absent; anything unparsable is an error naming the value.
+pub fn parse_myip(myip: Option<&str>, myipv6: Option<&str>) -> Result<Addresses, String> {
+    let mut out = Addresses::default();
+    let parts = myip
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .chain(myipv6)
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    for part in parts {
+        match part.parse::<IpAddr>() {
+            Ok(IpAddr::V4(v4)) if out.ipv4.is_none() => out.ipv4 = Some(v4),
+            Ok(IpAddr::V6(v6)) if out.ipv6.is_none() => out.ipv6 = Some(v6),
+            Ok(_) => return Err(format!("more than one address of a family in {part:?}")),
+            Err(_) => return Err(format!("{part:?} is not an IP address")),
+        }
+    }
+    Ok(out)
+}
+
+/// Splits the `hostname` parameter (comma-separated) into names, dropping empty items.
+pub fn split_hostnames(param: &str) -> Vec<&str> {
+    param
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn myip_forms() {
+        let v4: Ipv4Addr = "81.2.69.142".parse().unwrap();
+        let v6: Ipv6Addr = "2a00:1450::1".parse().unwrap();
+        let both = Addresses { ipv4: Some(v4), ipv6: Some(v6) };
+        let cases: [(&str, Option<&str>, Option<&str>, Result<Addresses, ()>); 8] = [
+            ("none", None, None, Ok(Addresses::default())),
+            ("v4", Some("81.2.69.142"), None, Ok(Addresses { ipv4: Some(v4), ipv6: None })),
+            ("comma pair", Some("81.2.69.142,2a00:1450::1"), None, Ok(both.clone())),
+            ("comma pair reversed", Some("2a00:1450::1, 81.2.69.142"), None, Ok(both.clone())),
+            ("myipv6", Some("81.2.69.142"), Some("2a00:1450::1"), Ok(both.clone())),
+            ("empty", Some(""), Some(""), Ok(Addresses::default())),
+            ("garbage", Some("not-an-ip"), None, Err(())),
+            ("two v4", Some("81.2.69.142,81.2.69.143"), None, Err(())),
+        ];
+        for (name, myip, myipv6, want) in cases {
+            assert_eq!(parse_myip(myip, myipv6).map_err(|_| ()), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn answer_lines() {
+        let a = Addresses { ipv4: Some("81.2.69.142".parse().unwrap()), ipv6: None };
+        let cases = [
+            (Answer::Good(a.clone()), "good 81.2.69.142"),
+            (Answer::NoChange(a), "nochg 81.2.69.142"),
+            (Answer::BadAuth, "badauth"),
+            (Answer::ServerError, "911"),
+        ];
+        for (answer, want) in cases {
+            assert_eq!(answer.to_string(), want);
+        }
+    }
+
+    #[test]
+    fn hostnames_split() {
+        assert_eq!(split_hostnames("a.b.c, d.e.f,,"), vec!["a.b.c", "d.e.f"]);
+        assert!(split_hostnames("").is_empty());
+    }
+}

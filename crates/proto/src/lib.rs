@@ -1,0 +1,15 @@
+//! The wire contract shared by the failberry functions and the Pi client.
+//!
+//! Everything here is plain data and pure functions: no AWS types, no async runtime, no I/O.
+//! A request is parsed and authenticated here, once; the functions and the client never re-decode
+//! bodies or re-implement signing themselves.
+
+pub mod address;
+pub mod dyndns2;
+pub mod hostname;
+pub mod legacy;
+pub mod signing;
+pub mod update;
+
+pub use signing::{SignError, Signer, SIGNATURE_HEADER, KEY_ID_HEADER};
+pub use update::{ErrorBody, MyIpResponse, UpdateRequest, UpdateResponse, UpdateStatus};
