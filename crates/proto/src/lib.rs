@@ -8,8 +8,10 @@ pub mod address;
 pub mod dyndns2;
 pub mod hostname;
 pub mod legacy;
+pub mod secret;
 pub mod signing;
 pub mod update;
 
-pub use signing::{SignError, Signer, SIGNATURE_HEADER, KEY_ID_HEADER};
+pub use secret::Secret;
+pub use signing::{SignError, Signer, KEY_ID_HEADER, SIGNATURE_HEADER};
 pub use update::{ErrorBody, MyIpResponse, UpdateRequest, UpdateResponse, UpdateStatus};

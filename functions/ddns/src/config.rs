@@ -1,0 +1,176 @@
+//! The ddns configuration document (one JSON object in S3): which hostnames exist, where their
+//! records live and how each proves its authority. Parsed in two stages: the raw serde shape,
+//! then a checked form with real types. Errors name the host and the key.
+
+use std::collections::{BTreeMap, HashMap};
+
+use failberry_proto::hostname::normalize_fqdn;
+use failberry_proto::Secret;
+use serde::Deserialize;
+
+pub const DEFAULT_TTL: i64 = 60;
+const MIN_SECRET_LEN: usize = 16;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    hosts: BTreeMap<String, RawHost>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHost {
+    zone_id: String,
+    zone: String,
+    #[serde(default)]
+    ttl: Option<i64>,
+    #[serde(default)]
+    record_types: Option<Vec<String>>,
+    secret: Secret,
+    #[serde(default)]
+    dyndns2_user: Option<String>,
+    #[serde(default)]
+    dyndns2_password_sha256: Option<String>,
+    #[serde(default)]
+    allow_private: bool,
+    #[serde(default)]
+    legacy: bool,
+}
+
+/// One updatable hostname, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostConfig {
+    /// Normalised: lowercase, no trailing dot.
+    pub name: String,
+    /// Without the `/hostedzone/` prefix.
+    pub zone_id: String,
+    /// Normalised like `name`. A host outside its zone is refused per request, so one typo
+    /// never takes the other hosts down.
+    pub zone: String,
+    pub ttl: i64,
+    pub allow_a: bool,
+    pub allow_aaaa: bool,
+    pub secret: Secret,
+    pub dyndns2_user: Option<String>,
+    pub dyndns2_password_sha256: Option<[u8; 32]>,
+    pub allow_private: bool,
+    pub legacy: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DdnsConfig {
+    pub hosts: HashMap<String, HostConfig>,
+}
+
+impl DdnsConfig {
+    /// Finds a host by any spelling of its name (case, trailing dot).
+    pub fn host(&self, name: &str) -> Option<&HostConfig> {
+        normalize_fqdn(name).and_then(|n| self.hosts.get(&n))
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        let raw: RawConfig = serde_json::from_slice(bytes).map_err(|e| format!("not a ddns config document: {e}"))?;
+        let mut hosts = HashMap::new();
+        for (name, raw_host) in raw.hosts {
+            let host = check_host(&name, raw_host).map_err(|e| format!("hosts.{name:?}: {e}"))?;
+            if hosts.insert(host.name.clone(), host).is_some() {
+                return Err(format!("hosts.{name:?}: listed twice (names are case-insensitive)"));
+            }
+        }
+        Ok(Self { hosts })
+    }
+}
+
+fn check_host(name: &str, raw: RawHost) -> Result<HostConfig, String> {
+    let norm = normalize_fqdn(name).ok_or("the name is not a fully qualified domain name")?;
+    let zone = normalize_fqdn(&raw.zone).ok_or_else(|| format!("zone {:?} is not a domain name", raw.zone))?;
+    let zone_id = raw.zone_id.trim().trim_start_matches("/hostedzone/").to_string();
+    if zone_id.is_empty() || !zone_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(format!("zone_id {:?} is not a hosted zone id", raw.zone_id));
+    }
+    let ttl = raw.ttl.unwrap_or(DEFAULT_TTL);
+    if !(1..=86_400).contains(&ttl) {
+        return Err(format!("ttl {ttl} is outside 1..=86400"));
+    }
+    let types = raw.record_types.unwrap_or_else(|| vec!["A".into(), "AAAA".into()]);
+    let (mut allow_a, mut allow_aaaa) = (false, false);
+    for t in &types {
+        match t.to_ascii_uppercase().as_str() {
+            "A" => allow_a = true,
+            "AAAA" => allow_aaaa = true,
+            other => return Err(format!("record_types: {other:?} is not A or AAAA")),
+        }
+    }
+    if !allow_a && !allow_aaaa {
+        return Err("record_types is empty".into());
+    }
+    if raw.secret.expose().len() < MIN_SECRET_LEN {
+        return Err(format!("secret is shorter than {MIN_SECRET_LEN} characters"));
+    }
+    let dyndns2_password_sha256 = match raw.dyndns2_password_sha256 {
+        None => None,
+        Some(h) => {
+            let bytes = hex::decode(h.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
+            Some(bytes.ok_or("dyndns2_password_sha256 is not 64 hex characters")?)
+        }
+    };
+    Ok(HostConfig {
+        name: norm,
+        zone_id,
+        zone,
+        ttl,
+        allow_a,
+        allow_aaaa,
+        secret: raw.secret,
+        dyndns2_user: raw.dyndns2_user,
+        dyndns2_password_sha256,
+        allow_private: raw.allow_private,
+        legacy: raw.legacy,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(host: &str) -> String {
+        format!(r#"{{"hosts": {{"wireless.home.example.com": {host}}}}}"#)
+    }
+
+    #[test]
+    fn documents() {
+        let good = r#"{"zone_id": "/hostedzone/Z1ABC", "zone": "home.example.com.", "secret": "0123456789abcdef"}"#;
+        let cases = [
+            ("minimal host", doc(good), Ok(())),
+            ("unknown key", doc(r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "tll": 5}"#), Err("unknown field")),
+            ("short secret", doc(r#"{"zone_id": "Z1", "zone": "a.b", "secret": "short"}"#), Err("secret is shorter")),
+            ("bad type", doc(r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "record_types": ["MX"]}"#), Err("\"MX\" is not A or AAAA")),
+            ("bad ttl", doc(r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "ttl": 0}"#), Err("ttl 0")),
+            ("bad hash", doc(r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "dyndns2_password_sha256": "xyz"}"#), Err("64 hex")),
+            ("bad zone id", doc(r#"{"zone_id": "Z1/../x", "zone": "a.b", "secret": "0123456789abcdef"}"#), Err("not a hosted zone id")),
+            ("not json", "{".to_string(), Err("not a ddns config")),
+            ("no hosts key", "{}".to_string(), Err("missing field")),
+        ];
+        for (name, input, want) in cases {
+            let got = DdnsConfig::parse(input.as_bytes());
+            match (got, want) {
+                (Ok(_), Ok(())) => {}
+                (Err(e), Err(fragment)) => assert!(e.contains(fragment), "{name}: {e:?} lacks {fragment:?}"),
+                (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn defaults_and_lookup() {
+        let cfg = DdnsConfig::parse(
+            doc(r#"{"zone_id": "/hostedzone/Z1ABC", "zone": "Home.Example.com.", "secret": "0123456789abcdef"}"#).as_bytes(),
+        )
+        .unwrap();
+        let host = cfg.host("WIRELESS.home.example.com.").expect("found by any spelling");
+        assert_eq!((host.zone_id.as_str(), host.zone.as_str(), host.ttl), ("Z1ABC", "home.example.com", 60));
+        assert!(host.allow_a && host.allow_aaaa && !host.legacy && !host.allow_private);
+        assert!(format!("{host:?}").contains("<redacted>"));
+        assert!(!format!("{host:?}").contains("0123456789abcdef"));
+    }
+}

@@ -1,0 +1,118 @@
+//! Every way a ddns request can fail, and the one place they become HTTP answers.
+
+use std::net::IpAddr;
+
+use failberry_proto::dyndns2::Answer;
+use failberry_proto::{ErrorBody, SignError};
+use lambda_http::{Body, Response};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Malformed(String),
+    #[error("{0:?} is not a fully qualified domain name")]
+    NotFqdn(String),
+    #[error("the request is not signed: {0} header missing")]
+    MissingSignature(&'static str),
+    #[error(transparent)]
+    Signature(SignError),
+    #[error("no host {0:?} is configured")]
+    UnknownHost(String),
+    #[error("key {key_id:?} may not update {hostname:?}")]
+    HostMismatch { key_id: String, hostname: String },
+    #[error("{hostname:?} is outside its configured zone {zone:?}")]
+    OutsideZone { hostname: String, zone: String },
+    #[error("{0} records are not allowed for this host")]
+    FamilyNotAllowed(&'static str),
+    #[error("{ip} is {reason}, which this host may not publish")]
+    AddressNotPublic { ip: IpAddr, reason: &'static str },
+    #[error("this nonce was already used")]
+    Replayed,
+    #[error("the body is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("no such endpoint")]
+    NotFound,
+    #[error("method not allowed here")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    DnsUnavailable(String),
+    #[error("{0}")]
+    DnsRejected(String),
+    #[error("configuration unavailable: {0}")]
+    ConfigUnavailable(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Malformed(_) | ApiError::NotFqdn(_) => 400,
+            ApiError::MissingSignature(_) | ApiError::Signature(_) => 401,
+            ApiError::UnknownHost(_)
+            | ApiError::HostMismatch { .. }
+            | ApiError::OutsideZone { .. }
+            | ApiError::FamilyNotAllowed(_)
+            | ApiError::AddressNotPublic { .. } => 403,
+            ApiError::NotFound => 404,
+            ApiError::MethodNotAllowed => 405,
+            ApiError::Replayed => 409,
+            ApiError::TooLarge(_) => 413,
+            ApiError::DnsRejected(_) => 502,
+            ApiError::DnsUnavailable(_) | ApiError::ConfigUnavailable(_) => 503,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Malformed(_) => "malformed_request",
+            ApiError::NotFqdn(_) => "not_fqdn",
+            ApiError::MissingSignature(_) => "missing_signature",
+            ApiError::Signature(SignError::StaleTimestamp { .. }) => "stale_timestamp",
+            ApiError::Signature(_) => "bad_signature",
+            ApiError::UnknownHost(_) => "unknown_host",
+            ApiError::HostMismatch { .. } => "host_mismatch",
+            ApiError::OutsideZone { .. } => "outside_zone",
+            ApiError::FamilyNotAllowed(_) => "family_not_allowed",
+            ApiError::AddressNotPublic { .. } => "address_not_public",
+            ApiError::Replayed => "replayed_nonce",
+            ApiError::TooLarge(_) => "body_too_large",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::DnsUnavailable(_) => "dns_unavailable",
+            ApiError::DnsRejected(_) => "dns_rejected",
+            ApiError::ConfigUnavailable(_) => "config_unavailable",
+        }
+    }
+
+    /// The dyndns2 line for this failure.
+    pub fn dyndns2(&self) -> Answer {
+        match self {
+            ApiError::NotFqdn(_) => Answer::NotFqdn,
+            ApiError::UnknownHost(_) | ApiError::OutsideZone { .. } => Answer::NoHost,
+            ApiError::MissingSignature(_) | ApiError::Signature(_) | ApiError::HostMismatch { .. } => Answer::BadAuth,
+            ApiError::FamilyNotAllowed(_) | ApiError::AddressNotPublic { .. } | ApiError::Malformed(_) => Answer::Abuse,
+            _ => Answer::ServerError,
+        }
+    }
+
+    pub fn into_response(self, now: i64) -> Response<Body> {
+        let body = ErrorBody { error: self.code().to_string(), message: self.to_string(), time: now };
+        json_response(self.status(), &body)
+    }
+}
+
+pub fn json_response(status: u16, body: &impl serde::Serialize) -> Response<Body> {
+    let text = serde_json::to_string(body).expect("answer types serialise");
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::Text(text))
+        .expect("static status and header are valid")
+}
+
+pub fn text_response(status: u16, text: String) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(Body::Text(text))
+        .expect("static status and header are valid")
+}

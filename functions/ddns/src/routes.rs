@@ -1,0 +1,253 @@
+//! The HTTP adapter: turns an API Gateway (HTTP API, payload 2.0) request into a call of the
+//! service and its result into the answer each protocol expects. Never fails: every error is an
+//! answer.
+
+use std::net::IpAddr;
+
+use base64::Engine;
+use failberry_aws::DocumentSource;
+use failberry_proto::dyndns2::{self, Addresses, Answer};
+use failberry_proto::hostname::normalize_fqdn;
+use failberry_proto::legacy::{self, LegacyAnswer, LegacyRequest};
+use failberry_proto::signing::{self, KEY_ID_HEADER, SIGNATURE_HEADER};
+use failberry_proto::update::{valid_nonce, MAX_BODY_BYTES};
+use failberry_proto::{MyIpResponse, UpdateRequest, UpdateResponse, UpdateStatus};
+use lambda_http::http::Method;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::dns::DnsStore;
+use crate::error::{json_response, text_response, ApiError};
+use crate::nonce::NonceStore;
+use crate::records::Desired;
+use crate::service::{Clock, Ddns};
+
+impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
+    /// The Lambda handler body.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let now = self.clock.now();
+        let path = req.uri().path().to_string();
+        let method = req.method().clone();
+        let result = match (path.as_str(), &method) {
+            ("/v1/myip", &Method::GET) => source_ip(&req).map(|ip| json_response(200, &MyIpResponse { ip, time: now })),
+            ("/v1/update", &Method::POST) => self.signed_update(&req, now).await,
+            ("/nic/update", &Method::GET) => Ok(self.dyndns2(&req).await),
+            ("/", &Method::POST) => Ok(self.legacy_post(&req).await),
+            ("/", &Method::GET) => Ok(self.legacy_get(&req).await),
+            ("/v1/myip" | "/v1/update" | "/nic/update" | "/", _) => Err(ApiError::MethodNotAllowed),
+            _ => Err(ApiError::NotFound),
+        };
+        result.unwrap_or_else(|e| {
+            tracing::info!(method = %method, path = %path, status = e.status(), error = e.code(), reason = %e, "request refused");
+            e.into_response(now)
+        })
+    }
+
+    async fn signed_update(&self, req: &Request, now: i64) -> Result<Response<Body>, ApiError> {
+        let body = body_bytes(req)?;
+        let key_id = header(req, KEY_ID_HEADER).ok_or(ApiError::MissingSignature(KEY_ID_HEADER))?;
+        let signature = header(req, SIGNATURE_HEADER).ok_or(ApiError::MissingSignature(SIGNATURE_HEADER))?;
+        let name = normalize_fqdn(key_id).ok_or_else(|| ApiError::NotFqdn(key_id.to_string()))?;
+        let config = self.config().await?;
+        let host = config.hosts.get(&name).ok_or_else(|| ApiError::UnknownHost(name.clone()))?;
+        signing::verify(host.secret.expose().as_bytes(), "POST", "/v1/update", key_id, &body, signature)
+            .map_err(ApiError::Signature)?;
+        let update: UpdateRequest =
+            serde_json::from_slice(&body).map_err(|e| ApiError::Malformed(format!("body is not an update request: {e}")))?;
+        let hostname = normalize_fqdn(&update.hostname).ok_or_else(|| ApiError::NotFqdn(update.hostname.clone()))?;
+        if hostname != host.name {
+            return Err(ApiError::HostMismatch { key_id: key_id.to_string(), hostname });
+        }
+        signing::check_timestamp(update.timestamp, now).map_err(ApiError::Signature)?;
+        if !valid_nonce(&update.nonce) {
+            return Err(ApiError::Malformed("nonce must be 16-64 characters of A-Z a-z 0-9 - _".into()));
+        }
+        let mut desired = Desired { ipv4: update.ipv4, ipv6: update.ipv6 };
+        if desired.is_empty() {
+            desired = from_source(source_ip(req)?);
+        }
+        let applied = self.apply(host, desired, Some((&host.name, &update.nonce))).await?;
+        let answer = UpdateResponse {
+            status: applied.status,
+            hostname: host.name.clone(),
+            ipv4: applied.ipv4,
+            ipv6: applied.ipv6,
+            change_id: applied.change_id,
+            time: now,
+        };
+        Ok(json_response(200, &answer))
+    }
+
+    async fn dyndns2(&self, req: &Request) -> Response<Body> {
+        let Some((user, password)) = basic_auth(req) else {
+            let mut resp = text_response(401, Answer::BadAuth.to_string());
+            resp.headers_mut().insert("www-authenticate", "Basic realm=\"failberry\"".parse().expect("static header"));
+            return resp;
+        };
+        let query = req.query_string_parameters();
+        let Some(hostnames) = query.first("hostname").map(dyndns2::split_hostnames).filter(|h| !h.is_empty()) else {
+            return text_response(200, Answer::NotFqdn.to_string());
+        };
+        let addresses = match dyndns2::parse_myip(query.first("myip"), query.first("myipv6")) {
+            Ok(a) => a,
+            Err(reason) => {
+                tracing::info!(reason = %reason, "dyndns2 address refused");
+                return text_response(200, vec![Answer::Abuse.to_string(); hostnames.len()].join("\n"));
+            }
+        };
+        let mut desired = Desired { ipv4: addresses.ipv4, ipv6: addresses.ipv6 };
+        if desired.is_empty() {
+            match source_ip(req) {
+                Ok(ip) => desired = from_source(ip),
+                Err(e) => return e.into_response(self.clock.now()),
+            }
+        }
+        let config = match self.config().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "dyndns2 answered 911");
+                return text_response(200, vec![Answer::ServerError.to_string(); hostnames.len()].join("\n"));
+            }
+        };
+        let mut lines = Vec::with_capacity(hostnames.len());
+        for raw in hostnames {
+            let answer = match normalize_fqdn(raw) {
+                None => Answer::NotFqdn,
+                Some(name) => match config.hosts.get(&name) {
+                    None => Answer::NoHost,
+                    Some(host) if !dyndns2_authorised(host, &user, &password) => Answer::BadAuth,
+                    Some(host) => match self.apply(host, desired, None).await {
+                        Ok(a) => {
+                            let shown = Addresses { ipv4: a.ipv4, ipv6: a.ipv6 };
+                            match a.status {
+                                UpdateStatus::Updated => Answer::Good(shown),
+                                UpdateStatus::Unchanged => Answer::NoChange(shown),
+                            }
+                        }
+                        Err(e) => e.dyndns2(),
+                    },
+                },
+            };
+            tracing::info!(host = raw, answer = %answer, "dyndns2 answer");
+            lines.push(answer.to_string());
+        }
+        text_response(200, lines.join("\n"))
+    }
+
+    async fn legacy_post(&self, req: &Request) -> Response<Body> {
+        let parsed = body_bytes(req).ok().and_then(|b| serde_json::from_slice::<LegacyRequest>(&b).ok());
+        let Some(request) = parsed else {
+            return legacy_response(400, LegacyAnswer::fail("You must pass mode=get or mode=set arguments."));
+        };
+        let (status, answer) = self
+            .legacy(req, request.execution_mode.as_deref(), request.ddns_hostname.as_deref(), request.validation_hash.as_deref())
+            .await;
+        legacy_response(status, answer)
+    }
+
+    /// The older `?mode=` form always answered 200, as the REST API integration did.
+    async fn legacy_get(&self, req: &Request) -> Response<Body> {
+        let query = req.query_string_parameters();
+        let (_, answer) = self.legacy(req, query.first("mode"), query.first("hostname"), query.first("hash")).await;
+        legacy_response(200, answer)
+    }
+
+    async fn legacy(&self, req: &Request, mode: Option<&str>, hostname: Option<&str>, hash: Option<&str>) -> (u16, LegacyAnswer) {
+        let ip = match source_ip(req) {
+            Ok(ip) => ip,
+            Err(e) => return (400, LegacyAnswer::fail(e.to_string())),
+        };
+        match mode {
+            Some("get") => return (200, LegacyAnswer::success(ip.to_string())),
+            Some("set") => {}
+            _ => return (400, LegacyAnswer::fail("You must pass mode=get or mode=set arguments.")),
+        }
+        let hostname = hostname.unwrap_or_default();
+        let config = match self.config().await {
+            Ok(c) => c,
+            Err(e) => return (500, LegacyAnswer::fail(e.to_string())),
+        };
+        let Some(host) = config.host(hostname).filter(|h| h.legacy) else {
+            return (403, LegacyAnswer::fail(format!("There was an issue finding or reading {hostname} configuration.")));
+        };
+        let hash = hash.unwrap_or_default();
+        if !legacy::looks_like_sha256(hash) {
+            return (400, LegacyAnswer::fail("You must pass a valid sha256 hash in the hash= argument."));
+        }
+        if !legacy::hash_matches(hash, &ip.to_string(), hostname, host.secret.expose()) {
+            return (401, LegacyAnswer::fail("Validation hashes do not match."));
+        }
+        match self.apply(host, from_source(ip), None).await {
+            Ok(a) if a.status == UpdateStatus::Updated => (201, LegacyAnswer::success(format!("{hostname} has been updated to {ip}"))),
+            Ok(_) => (200, LegacyAnswer::success("Your IP address matches the current Route53 DNS record.")),
+            Err(e) => (e.status(), LegacyAnswer::fail(e.to_string())),
+        }
+    }
+}
+
+fn legacy_response(status: u16, answer: LegacyAnswer) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::Text(answer.to_body()))
+        .expect("static status and header are valid")
+}
+
+fn from_source(ip: IpAddr) -> Desired {
+    match ip {
+        IpAddr::V4(v4) => Desired { ipv4: Some(v4), ipv6: None },
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => Desired { ipv4: Some(v4), ipv6: None },
+            None => Desired { ipv4: None, ipv6: Some(v6) },
+        },
+    }
+}
+
+fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn body_bytes(req: &Request) -> Result<Vec<u8>, ApiError> {
+    let bytes: &[u8] = req.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+    }
+    Ok(bytes.to_vec())
+}
+
+/// The caller's address as API Gateway saw it (`requestContext.http.sourceIp`).
+fn source_ip(req: &Request) -> Result<IpAddr, ApiError> {
+    let raw = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        _ => None,
+    };
+    raw.as_deref()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ApiError::Malformed("the request carries no source address".into()))
+}
+
+fn basic_auth(req: &Request) -> Option<(String, String)> {
+    let value = header(req, "authorization")?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+fn dyndns2_authorised(host: &crate::config::HostConfig, user: &str, password: &str) -> bool {
+    let Some(expected) = host.dyndns2_password_sha256 else { return false };
+    let user_ok = match &host.dyndns2_user {
+        Some(u) => u == user,
+        None => normalize_fqdn(user).as_deref() == Some(host.name.as_str()),
+    };
+    let digest = Sha256::digest(password.as_bytes());
+    // Compare the password even when the user is wrong, so timing tells nothing.
+    let password_ok: bool = digest.as_slice().ct_eq(&expected).into();
+    user_ok & password_ok
+}

@@ -1,0 +1,145 @@
+//! The one path every protocol takes to change a record: check the host may publish these
+//! addresses, read what Route53 holds, and only when something differs claim the nonce and UPSERT.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use failberry_aws::{DocumentCache, DocumentSource, S3Documents};
+use failberry_proto::address::non_public_reason;
+use failberry_proto::hostname::in_zone;
+use failberry_proto::UpdateStatus;
+
+use crate::config::{DdnsConfig, HostConfig};
+use crate::dns::{DnsError, DnsStore, Route53Store};
+use crate::error::ApiError;
+use crate::nonce::{Claim, NonceStore, S3Nonces};
+use crate::records::{plan, Desired};
+
+/// The time, injectable so the local stack can run an accelerated clock and tests a fixed one.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> i64;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for Arc<C> {
+    fn now(&self) -> i64 {
+        (**self).now()
+    }
+}
+
+/// What a change request achieved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub status: UpdateStatus,
+    pub ipv4: Option<Ipv4Addr>,
+    pub ipv6: Option<Ipv6Addr>,
+    pub change_id: Option<String>,
+}
+
+/// Where the function finds its configuration and nonce markers.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config_bucket: String,
+    pub config_key: String,
+    pub config_max_age: Duration,
+    pub nonce_prefix: String,
+}
+
+pub struct Ddns<D, N, S, K> {
+    pub dns: D,
+    pub nonces: N,
+    pub config: DocumentCache<S, DdnsConfig>,
+    pub clock: K,
+}
+
+/// The deployed shape: Route53, S3 and the system clock.
+pub type AwsDdns<K = SystemClock> = Ddns<Route53Store, S3Nonces, S3Documents, K>;
+
+impl<K: Clock> AwsDdns<K> {
+    /// Builds the service from SDK clients made once, outside the handler.
+    pub fn from_clients(route53: aws_sdk_route53::Client, s3: aws_sdk_s3::Client, settings: Settings, clock: K) -> Self {
+        let documents = S3Documents::new(s3.clone(), &settings.config_bucket, &settings.config_key);
+        Ddns {
+            dns: Route53Store::new(route53),
+            nonces: S3Nonces::new(s3, settings.config_bucket, settings.nonce_prefix),
+            config: DocumentCache::new(documents, DdnsConfig::parse, settings.config_max_age),
+            clock,
+        }
+    }
+}
+
+impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
+    pub async fn config(&self) -> Result<Arc<DdnsConfig>, ApiError> {
+        self.config.get().await.map_err(|e| ApiError::ConfigUnavailable(e.to_string()))
+    }
+
+    /// Publishes `desired` for `host`. `nonce` is `(key id, nonce)` for signed requests: it is
+    /// consumed only when a record actually changes, so a replay that would change nothing is
+    /// harmless and answered `unchanged`.
+    pub async fn apply(&self, host: &HostConfig, desired: Desired, nonce: Option<(&str, &str)>) -> Result<Applied, ApiError> {
+        if !in_zone(&host.name, &host.zone) {
+            return Err(ApiError::OutsideZone { hostname: host.name.clone(), zone: host.zone.clone() });
+        }
+        if desired.ipv4.is_some() && !host.allow_a {
+            return Err(ApiError::FamilyNotAllowed("A"));
+        }
+        if desired.ipv6.is_some() && !host.allow_aaaa {
+            return Err(ApiError::FamilyNotAllowed("AAAA"));
+        }
+        if desired.is_empty() {
+            return Err(ApiError::Malformed("no address to publish".into()));
+        }
+        if !host.allow_private {
+            if let Some((ip, reason)) = desired.addresses().find_map(|ip| non_public_reason(ip).map(|r| (ip, r))) {
+                return Err(ApiError::AddressNotPublic { ip, reason });
+            }
+        }
+        let current = self.dns.current(&host.zone_id, &host.name).await.map_err(dns_error)?;
+        let changes = plan(&host.name, host.ttl, &current, &desired);
+        let ipv4 = desired.ipv4.or(current.ipv4());
+        let ipv6 = desired.ipv6.or(current.ipv6());
+        if changes.is_empty() {
+            tracing::info!(host = %host.name, ipv4 = ?ipv4, ipv6 = ?ipv6, "record unchanged");
+            return Ok(Applied { status: UpdateStatus::Unchanged, ipv4, ipv6, change_id: None });
+        }
+        if let Some((key_id, nonce)) = nonce {
+            match self.nonces.claim(key_id, nonce).await {
+                Ok(Claim::Fresh) => {}
+                Ok(Claim::Replayed) => {
+                    tracing::warn!(host = %host.name, "replayed nonce refused");
+                    return Err(ApiError::Replayed);
+                }
+                Err(e) => return Err(ApiError::ConfigUnavailable(format!("nonce store: {e}"))),
+            }
+        }
+        let change_id = self.dns.upsert(&host.zone_id, &changes).await.map_err(dns_error)?;
+        tracing::info!(
+            host = %host.name,
+            old_ipv4 = ?current.ipv4(), new_ipv4 = ?ipv4,
+            old_ipv6 = ?current.ipv6(), new_ipv6 = ?ipv6,
+            change_id = %change_id,
+            "record updated"
+        );
+        Ok(Applied { status: UpdateStatus::Updated, ipv4, ipv6, change_id: Some(change_id) })
+    }
+}
+
+fn dns_error(e: DnsError) -> ApiError {
+    tracing::error!(error = %e, "route53 call failed");
+    match e {
+        DnsError::Unavailable(_) => ApiError::DnsUnavailable(e.to_string()),
+        DnsError::Rejected(_) => ApiError::DnsRejected(e.to_string()),
+    }
+}
