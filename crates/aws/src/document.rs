@@ -46,8 +46,16 @@ pub struct S3Documents {
 }
 
 impl S3Documents {
-    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>, key: impl Into<String>) -> Self {
-        Self { client, bucket: bucket.into(), key: key.into() }
+    pub fn new(
+        client: aws_sdk_s3::Client,
+        bucket: impl Into<String>,
+        key: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+            key: key.into(),
+        }
     }
 
     pub fn bucket(&self) -> &str {
@@ -60,7 +68,11 @@ impl S3Documents {
 
     /// Writes the document: with `if_match` only over that exact version, without it only if
     /// no document exists yet. Two editors can never overwrite each other. Returns the new ETag.
-    pub async fn put(&self, bytes: Vec<u8>, if_match: Option<&str>) -> Result<String, DocumentError> {
+    pub async fn put(
+        &self,
+        bytes: Vec<u8>,
+        if_match: Option<&str>,
+    ) -> Result<String, DocumentError> {
         let mut put = self
             .client
             .put_object()
@@ -77,7 +89,9 @@ impl S3Documents {
             Err(e) => {
                 let status = e.raw_response().map(|r| r.status().as_u16());
                 if matches!(status, Some(412) | Some(409)) {
-                    Err(DocumentError::Conflict { expected: if_match.unwrap_or("(none)").to_string() })
+                    Err(DocumentError::Conflict {
+                        expected: if_match.unwrap_or("(none)").to_string(),
+                    })
                 } else {
                     Err(DocumentError::Unavailable(describe(&e)))
                 }
@@ -87,7 +101,9 @@ impl S3Documents {
 }
 
 /// One line for an SDK error: its code and message when the service sent them.
-pub fn describe<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(e: &aws_sdk_s3::error::SdkError<E, R>) -> String {
+pub fn describe<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    e: &aws_sdk_s3::error::SdkError<E, R>,
+) -> String {
     match (e.code(), e.message()) {
         (Some(code), Some(msg)) => format!("{code}: {msg}"),
         (Some(code), None) => code.to_string(),
@@ -114,7 +130,10 @@ impl DocumentSource for S3Documents {
             }
             Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
                 Some(304) => Ok(Fetched::NotModified),
-                Some(404) => Err(DocumentError::NotFound { bucket: self.bucket.clone(), key: self.key.clone() }),
+                Some(404) => Err(DocumentError::NotFound {
+                    bucket: self.bucket.clone(),
+                    key: self.key.clone(),
+                }),
                 _ => Err(DocumentError::Unavailable(describe(&e))),
             },
         }
@@ -137,7 +156,12 @@ pub struct DocumentCache<S, T> {
 
 impl<S: DocumentSource, T: Send + Sync> DocumentCache<S, T> {
     pub fn new(source: S, parse: fn(&[u8]) -> Result<T, String>, max_age: Duration) -> Self {
-        Self { source, parse, max_age, cached: Mutex::new(None) }
+        Self {
+            source,
+            parse,
+            max_age,
+            cached: Mutex::new(None),
+        }
     }
 
     pub fn source(&self) -> &S {
@@ -155,7 +179,9 @@ impl<S: DocumentSource, T: Send + Sync> DocumentCache<S, T> {
         let etag = cached.as_ref().map(|c| c.etag.clone());
         match self.source.fetch(etag.as_deref()).await {
             Ok(Fetched::NotModified) => {
-                let c = cached.as_mut().expect("304 only answers a conditional read");
+                let c = cached
+                    .as_mut()
+                    .expect("304 only answers a conditional read");
                 c.checked = Instant::now();
                 Ok(c.value.clone())
             }
@@ -163,7 +189,11 @@ impl<S: DocumentSource, T: Send + Sync> DocumentCache<S, T> {
                 Ok(value) => {
                     let value = Arc::new(value);
                     tracing::info!(etag = %etag, "configuration loaded");
-                    *cached = Some(Cached { value: value.clone(), etag, checked: Instant::now() });
+                    *cached = Some(Cached {
+                        value: value.clone(),
+                        etag,
+                        checked: Instant::now(),
+                    });
                     Ok(value)
                 }
                 Err(reason) => match cached.as_mut() {
@@ -207,11 +237,17 @@ mod tests {
     }
 
     fn parse_number(bytes: &[u8]) -> Result<u32, String> {
-        std::str::from_utf8(bytes).ok().and_then(|s| s.trim().parse().ok()).ok_or_else(|| "not a number".into())
+        std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| "not a number".into())
     }
 
     fn doc(s: &str, etag: &str) -> Result<Fetched, DocumentError> {
-        Ok(Fetched::Document { bytes: s.as_bytes().to_vec(), etag: etag.into() })
+        Ok(Fetched::Document {
+            bytes: s.as_bytes().to_vec(),
+            etag: etag.into(),
+        })
     }
 
     #[tokio::test]
@@ -237,7 +273,10 @@ mod tests {
 
     #[tokio::test]
     async fn fresh_cache_is_not_revalidated() {
-        let source = FakeSource { answers: StdMutex::new(vec![doc("7", "e")]), calls: AtomicUsize::new(0) };
+        let source = FakeSource {
+            answers: StdMutex::new(vec![doc("7", "e")]),
+            calls: AtomicUsize::new(0),
+        };
         let cache = DocumentCache::new(source, parse_number, Duration::from_secs(60));
         assert_eq!(*cache.get().await.unwrap(), 7);
         assert_eq!(*cache.get().await.unwrap(), 7);
@@ -246,8 +285,14 @@ mod tests {
 
     #[tokio::test]
     async fn no_good_document_is_an_error() {
-        let source = FakeSource { answers: StdMutex::new(vec![doc("x", "e")]), calls: AtomicUsize::new(0) };
+        let source = FakeSource {
+            answers: StdMutex::new(vec![doc("x", "e")]),
+            calls: AtomicUsize::new(0),
+        };
         let cache = DocumentCache::new(source, parse_number, Duration::ZERO);
-        assert!(matches!(cache.get().await, Err(DocumentError::Invalid { .. })));
+        assert!(matches!(
+            cache.get().await,
+            Err(DocumentError::Invalid { .. })
+        ));
     }
 }

@@ -68,9 +68,20 @@ mod tests {
     #[test]
     fn ceilings_double_then_cap() {
         let b = Backoff::default();
-        let cases = [(0, 100), (1, 200), (2, 400), (4, 1600), (5, 2000), (40, 2000)];
+        let cases = [
+            (0, 100),
+            (1, 200),
+            (2, 400),
+            (4, 1600),
+            (5, 2000),
+            (40, 2000),
+        ];
         for (retry, want_ms) in cases {
-            assert_eq!(b.ceiling(retry), Duration::from_millis(want_ms), "retry {retry}");
+            assert_eq!(
+                b.ceiling(retry),
+                Duration::from_millis(want_ms),
+                "retry {retry}"
+            );
         }
     }
 
@@ -79,26 +90,52 @@ mod tests {
         let b = Backoff::default();
         assert_eq!(b.delay(3, 0.0), Duration::ZERO);
         assert_eq!(b.delay(3, 0.5), Duration::from_millis(400));
-        assert_eq!(b.delay(3, 7.0), Duration::from_millis(800), "draw clamped to 1");
+        assert_eq!(
+            b.delay(3, 7.0),
+            Duration::from_millis(800),
+            "draw clamped to 1"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn retries_only_what_is_retryable() {
         let calls = std::cell::Cell::new(0);
-        let (result, attempts) = retry(Backoff::default(), |e: &&str| *e == "busy", || {
-            calls.set(calls.get() + 1);
-            let n = calls.get();
-            async move { if n < 3 { Err("busy") } else { Ok(n) } }
-        })
+        let (result, attempts) = retry(
+            Backoff::default(),
+            |e: &&str| *e == "busy",
+            || {
+                calls.set(calls.get() + 1);
+                let n = calls.get();
+                async move {
+                    if n < 3 {
+                        Err("busy")
+                    } else {
+                        Ok(n)
+                    }
+                }
+            },
+        )
         .await;
         assert_eq!((result, attempts), (Ok(3), 3));
 
-        let (result, attempts) =
-            retry(Backoff::default(), |e: &&str| *e == "busy", || async { Err::<(), _>("fatal") }).await;
+        let (result, attempts) = retry(
+            Backoff::default(),
+            |e: &&str| *e == "busy",
+            || async { Err::<(), _>("fatal") },
+        )
+        .await;
         assert_eq!((result, attempts), (Err("fatal"), 1));
 
-        let (result, attempts) =
-            retry(Backoff::default(), |_: &&str| true, || async { Err::<(), _>("busy") }).await;
-        assert_eq!((result, attempts), (Err("busy"), 4), "gives up after the policy's attempts");
+        let (result, attempts) = retry(
+            Backoff::default(),
+            |_: &&str| true,
+            || async { Err::<(), _>("busy") },
+        )
+        .await;
+        assert_eq!(
+            (result, attempts),
+            (Err("busy"), 4),
+            "gives up after the policy's attempts"
+        );
     }
 }

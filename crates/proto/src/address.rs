@@ -14,12 +14,20 @@ pub fn non_public_reason(ip: IpAddr) -> Option<&'static str> {
 }
 
 fn in_v4(ip: Ipv4Addr, net: [u8; 4], prefix: u32) -> bool {
-    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix)
+    };
     u32::from(ip) & mask == u32::from(Ipv4Addr::from(net)) & mask
 }
 
 fn in_v6(ip: Ipv6Addr, net: [u16; 8], prefix: u32) -> bool {
-    let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u128::MAX << (128 - prefix)
+    };
     u128::from(ip) & mask == u128::from(Ipv6Addr::from(net)) & mask
 }
 
@@ -30,9 +38,17 @@ const V4_RANGES: &[([u8; 4], u32, &str)] = &[
     ([127, 0, 0, 0], 8, "loopback (127.0.0.0/8)"),
     ([169, 254, 0, 0], 16, "link-local (169.254.0.0/16)"),
     ([172, 16, 0, 0], 12, "private (172.16.0.0/12)"),
-    ([192, 0, 0, 0], 24, "IETF protocol assignments (192.0.0.0/24)"),
+    (
+        [192, 0, 0, 0],
+        24,
+        "IETF protocol assignments (192.0.0.0/24)",
+    ),
     ([192, 0, 2, 0], 24, "documentation (192.0.2.0/24)"),
-    ([192, 88, 99, 0], 24, "deprecated 6to4 relay (192.88.99.0/24)"),
+    (
+        [192, 88, 99, 0],
+        24,
+        "deprecated 6to4 relay (192.88.99.0/24)",
+    ),
     ([192, 168, 0, 0], 16, "private (192.168.0.0/16)"),
     ([198, 18, 0, 0], 15, "benchmarking (198.18.0.0/15)"),
     ([198, 51, 100, 0], 24, "documentation (198.51.100.0/24)"),
@@ -44,12 +60,32 @@ const V4_RANGES: &[([u8; 4], u32, &str)] = &[
 const V6_RANGES: &[([u16; 8], u32, &str)] = &[
     ([0, 0, 0, 0, 0, 0, 0, 0], 128, "unspecified (::)"),
     ([0, 0, 0, 0, 0, 0, 0, 1], 128, "loopback (::1)"),
-    ([0, 0, 0, 0, 0, 0xffff, 0, 0], 96, "IPv4-mapped (::ffff:0:0/96)"),
-    ([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48, "local-use NAT64 (64:ff9b:1::/48)"),
+    (
+        [0, 0, 0, 0, 0, 0xffff, 0, 0],
+        96,
+        "IPv4-mapped (::ffff:0:0/96)",
+    ),
+    (
+        [0x64, 0xff9b, 1, 0, 0, 0, 0, 0],
+        48,
+        "local-use NAT64 (64:ff9b:1::/48)",
+    ),
     ([0x100, 0, 0, 0, 0, 0, 0, 0], 64, "discard-only (100::/64)"),
-    ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32, "documentation (2001:db8::/32)"),
-    ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23, "IETF protocol assignments (2001::/23)"),
-    ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20, "documentation (3fff::/20)"),
+    (
+        [0x2001, 0xdb8, 0, 0, 0, 0, 0, 0],
+        32,
+        "documentation (2001:db8::/32)",
+    ),
+    (
+        [0x2001, 0, 0, 0, 0, 0, 0, 0],
+        23,
+        "IETF protocol assignments (2001::/23)",
+    ),
+    (
+        [0x3fff, 0, 0, 0, 0, 0, 0, 0],
+        20,
+        "documentation (3fff::/20)",
+    ),
     ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, "unique local (fc00::/7)"),
     ([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10, "link-local (fe80::/10)"),
     ([0xff00, 0, 0, 0, 0, 0, 0, 0], 8, "multicast (ff00::/8)"),
@@ -80,21 +116,49 @@ mod tests {
     fn classification() {
         let cases = [
             ("public v4", "81.2.69.142", None),
-            ("cgnat", "100.72.1.9", Some("carrier-grade NAT (100.64.0.0/10)")),
+            (
+                "cgnat",
+                "100.72.1.9",
+                Some("carrier-grade NAT (100.64.0.0/10)"),
+            ),
             ("just outside cgnat", "100.128.0.1", None),
             ("private 10", "10.1.2.3", Some("private (10.0.0.0/8)")),
-            ("private 172.31", "172.31.255.255", Some("private (172.16.0.0/12)")),
+            (
+                "private 172.31",
+                "172.31.255.255",
+                Some("private (172.16.0.0/12)"),
+            ),
             ("public 172.32", "172.32.0.1", None),
             ("loopback", "127.0.0.2", Some("loopback (127.0.0.0/8)")),
-            ("doc net 3", "203.0.113.9", Some("documentation (203.0.113.0/24)")),
-            ("broadcast", "255.255.255.255", Some("broadcast (255.255.255.255)")),
+            (
+                "doc net 3",
+                "203.0.113.9",
+                Some("documentation (203.0.113.0/24)"),
+            ),
+            (
+                "broadcast",
+                "255.255.255.255",
+                Some("broadcast (255.255.255.255)"),
+            ),
             ("multicast", "239.1.1.1", Some("multicast (224.0.0.0/4)")),
             ("public v6", "2a00:1450:4009:81d::200e", None),
-            ("v6 doc", "2001:db8::1", Some("documentation (2001:db8::/32)")),
-            ("teredo", "2001:0:4136:e378::1", Some("IETF protocol assignments (2001::/23)")),
+            (
+                "v6 doc",
+                "2001:db8::1",
+                Some("documentation (2001:db8::/32)"),
+            ),
+            (
+                "teredo",
+                "2001:0:4136:e378::1",
+                Some("IETF protocol assignments (2001::/23)"),
+            ),
             ("ula", "fd12:3456::1", Some("unique local (fc00::/7)")),
             ("link local", "fe80::1", Some("link-local (fe80::/10)")),
-            ("mapped", "::ffff:81.2.69.142", Some("IPv4-mapped (::ffff:0:0/96)")),
+            (
+                "mapped",
+                "::ffff:81.2.69.142",
+                Some("IPv4-mapped (::ffff:0:0/96)"),
+            ),
             ("v6 loopback", "::1", Some("loopback (::1)")),
         ];
         for (name, ip, want) in cases {

@@ -89,13 +89,39 @@ mod tests {
     fn myip_forms() {
         let v4: Ipv4Addr = "81.2.69.142".parse().unwrap();
         let v6: Ipv6Addr = "2a00:1450::1".parse().unwrap();
-        let both = Addresses { ipv4: Some(v4), ipv6: Some(v6) };
+        let both = Addresses {
+            ipv4: Some(v4),
+            ipv6: Some(v6),
+        };
         let cases: [(&str, Option<&str>, Option<&str>, Result<Addresses, ()>); 8] = [
             ("none", None, None, Ok(Addresses::default())),
-            ("v4", Some("81.2.69.142"), None, Ok(Addresses { ipv4: Some(v4), ipv6: None })),
-            ("comma pair", Some("81.2.69.142,2a00:1450::1"), None, Ok(both.clone())),
-            ("comma pair reversed", Some("2a00:1450::1, 81.2.69.142"), None, Ok(both.clone())),
-            ("myipv6", Some("81.2.69.142"), Some("2a00:1450::1"), Ok(both.clone())),
+            (
+                "v4",
+                Some("81.2.69.142"),
+                None,
+                Ok(Addresses {
+                    ipv4: Some(v4),
+                    ipv6: None,
+                }),
+            ),
+            (
+                "comma pair",
+                Some("81.2.69.142,2a00:1450::1"),
+                None,
+                Ok(both.clone()),
+            ),
+            (
+                "comma pair reversed",
+                Some("2a00:1450::1, 81.2.69.142"),
+                None,
+                Ok(both.clone()),
+            ),
+            (
+                "myipv6",
+                Some("81.2.69.142"),
+                Some("2a00:1450::1"),
+                Ok(both.clone()),
+            ),
             ("empty", Some(""), Some(""), Ok(Addresses::default())),
             ("garbage", Some("not-an-ip"), None, Err(())),
             ("two v4", Some("81.2.69.142,81.2.69.143"), None, Err(())),
@@ -107,7 +133,10 @@ mod tests {
 
     #[test]
     fn answer_lines() {
-        let a = Addresses { ipv4: Some("81.2.69.142".parse().unwrap()), ipv6: None };
+        let a = Addresses {
+            ipv4: Some("81.2.69.142".parse().unwrap()),
+            ipv6: None,
+        };
         let cases = [
             (Answer::Good(a.clone()), "good 81.2.69.142"),
             (Answer::NoChange(a), "nochg 81.2.69.142"),

@@ -40,8 +40,16 @@ mod tests {
     #[test]
     fn normalisation() {
         let cases = [
-            ("plain", "wireless.home.example.com", Some("wireless.home.example.com")),
-            ("trailing dot", "Wireless.Home.Example.com.", Some("wireless.home.example.com")),
+            (
+                "plain",
+                "wireless.home.example.com",
+                Some("wireless.home.example.com"),
+            ),
+            (
+                "trailing dot",
+                "Wireless.Home.Example.com.",
+                Some("wireless.home.example.com"),
+            ),
             ("single label", "localhost", None),
             ("empty label", "a..b", None),
             ("leading hyphen", "-a.b", None),
@@ -49,7 +57,11 @@ mod tests {
             ("empty", "", None),
             ("only dot", ".", None),
             ("label too long", &format!("{}.com", "a".repeat(64)), None),
-            ("underscore ok", "_acme.example.com", Some("_acme.example.com")),
+            (
+                "underscore ok",
+                "_acme.example.com",
+                Some("_acme.example.com"),
+            ),
         ];
         for (name, input, want) in cases {
             assert_eq!(normalize_fqdn(input).as_deref(), want, "{name}");
@@ -59,10 +71,25 @@ mod tests {
     #[test]
     fn zone_membership() {
         let cases = [
-            ("below", "wireless.home.example.com", "home.example.com", true),
+            (
+                "below",
+                "wireless.home.example.com",
+                "home.example.com",
+                true,
+            ),
             ("apex", "home.example.com", "home.example.com", true),
-            ("suffix but not a label boundary", "evilhome.example.com", "home.example.com", false),
-            ("other zone", "wireless.example.org", "home.example.com", false),
+            (
+                "suffix but not a label boundary",
+                "evilhome.example.com",
+                "home.example.com",
+                false,
+            ),
+            (
+                "other zone",
+                "wireless.example.org",
+                "home.example.com",
+                false,
+            ),
         ];
         for (name, host, zone, want) in cases {
             assert_eq!(in_zone(host, zone), want, "{name}");

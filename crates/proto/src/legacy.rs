@@ -24,11 +24,17 @@ pub struct LegacyAnswer {
 
 impl LegacyAnswer {
     pub fn success(message: impl Into<String>) -> Self {
-        Self { return_status: "success".into(), return_message: message.into() }
+        Self {
+            return_status: "success".into(),
+            return_message: message.into(),
+        }
     }
 
     pub fn fail(message: impl Into<String>) -> Self {
-        Self { return_status: "fail".into(), return_message: message.into() }
+        Self {
+            return_status: "fail".into(),
+            return_message: message.into(),
+        }
     }
 
     /// Rendered with Python's `json.dumps` separators, byte for byte what the reference Lambda
@@ -79,17 +85,28 @@ mod tests {
         let cases = [
             ("exact", good.clone(), true),
             ("upper case", good.to_uppercase(), true),
-            ("other ip", validation_hash("81.2.69.143", "wireless.home.example.com", "s"), false),
+            (
+                "other ip",
+                validation_hash("81.2.69.143", "wireless.home.example.com", "s"),
+                false,
+            ),
             ("truncated", good[..63].to_string(), false),
         ];
         for (name, presented, want) in cases {
-            assert_eq!(hash_matches(&presented, "81.2.69.142", "wireless.home.example.com", "s"), want, "{name}");
+            assert_eq!(
+                hash_matches(&presented, "81.2.69.142", "wireless.home.example.com", "s"),
+                want,
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn get_body_carries_only_the_ip_digits() {
         let body = LegacyAnswer::success("81.2.69.142").to_body();
-        assert_eq!(body, r#"{"return_status": "success", "return_message": "81.2.69.142"}"#);
+        assert_eq!(
+            body,
+            r#"{"return_status": "success", "return_message": "81.2.69.142"}"#
+        );
     }
 }

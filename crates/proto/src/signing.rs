@@ -161,7 +161,12 @@ mod tests {
                     fields.insert(key.to_string(), value.trim().to_string());
                 }
             }
-            let field = |k: &str| fields.get(k).cloned().unwrap_or_else(|| panic!("vector lacks {k}"));
+            let field = |k: &str| {
+                fields
+                    .get(k)
+                    .cloned()
+                    .unwrap_or_else(|| panic!("vector lacks {k}"))
+            };
             vectors.push(Vector {
                 secret: field("secret"),
                 method: field("method"),
@@ -178,29 +183,78 @@ mod tests {
     #[test]
     fn protocol_doc_vectors_hold() {
         let vectors = vectors_from_protocol_doc();
-        assert!(vectors.len() >= 2, "docs/protocol.md should carry test vectors");
+        assert!(
+            vectors.len() >= 2,
+            "docs/protocol.md should carry test vectors"
+        );
         for v in vectors {
             let canonical = canonical_string(&v.method, &v.path, &v.key_id, v.body.as_bytes());
             assert_eq!(canonical, v.canonical, "canonical string of {}", v.body);
             let signer = Signer::new(&v.key_id, &v.secret);
-            assert_eq!(signer.sign(&v.method, &v.path, v.body.as_bytes()), v.signature);
-            verify(v.secret.as_bytes(), &v.method, &v.path, &v.key_id, v.body.as_bytes(), &v.signature)
-                .expect("vector verifies");
+            assert_eq!(
+                signer.sign(&v.method, &v.path, v.body.as_bytes()),
+                v.signature
+            );
+            verify(
+                v.secret.as_bytes(),
+                &v.method,
+                &v.path,
+                &v.key_id,
+                v.body.as_bytes(),
+                &v.signature,
+            )
+            .expect("vector verifies");
         }
     }
 
     #[test]
     fn verification_table() {
         let signer = Signer::new("wireless.home.example.com", "s3cret");
-        let body = br#"{"hostname":"wireless.home.example.com","timestamp":1,"nonce":"abcdefghijklmnop"}"#;
+        let body =
+            br#"{"hostname":"wireless.home.example.com","timestamp":1,"nonce":"abcdefghijklmnop"}"#;
         let good = signer.sign("POST", "/v1/update", body);
         let cases: [(&str, &[u8], &str, &str, &str, Result<(), SignError>); 6] = [
             ("good", b"s3cret", "POST", "/v1/update", &good, Ok(())),
-            ("wrong secret", b"other", "POST", "/v1/update", &good, Err(SignError::BadSignature)),
-            ("moved to another path", b"s3cret", "POST", "/v1/clips", &good, Err(SignError::BadSignature)),
-            ("other method", b"s3cret", "PUT", "/v1/update", &good, Err(SignError::BadSignature)),
-            ("not hex", b"s3cret", "POST", "/v1/update", "zz", Err(SignError::MalformedSignature)),
-            ("truncated", b"s3cret", "POST", "/v1/update", &good[..62], Err(SignError::MalformedSignature)),
+            (
+                "wrong secret",
+                b"other",
+                "POST",
+                "/v1/update",
+                &good,
+                Err(SignError::BadSignature),
+            ),
+            (
+                "moved to another path",
+                b"s3cret",
+                "POST",
+                "/v1/clips",
+                &good,
+                Err(SignError::BadSignature),
+            ),
+            (
+                "other method",
+                b"s3cret",
+                "PUT",
+                "/v1/update",
+                &good,
+                Err(SignError::BadSignature),
+            ),
+            (
+                "not hex",
+                b"s3cret",
+                "POST",
+                "/v1/update",
+                "zz",
+                Err(SignError::MalformedSignature),
+            ),
+            (
+                "truncated",
+                b"s3cret",
+                "POST",
+                "/v1/update",
+                &good[..62],
+                Err(SignError::MalformedSignature),
+            ),
         ];
         for (name, secret, method, path, sig, want) in cases {
             let got = verify(secret, method, path, signer.key_id(), body, sig);

@@ -69,12 +69,15 @@ impl DdnsConfig {
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let raw: RawConfig = serde_json::from_slice(bytes).map_err(|e| format!("not a ddns config document: {e}"))?;
+        let raw: RawConfig = serde_json::from_slice(bytes)
+            .map_err(|e| format!("not a ddns config document: {e}"))?;
         let mut hosts = HashMap::new();
         for (name, raw_host) in raw.hosts {
             let host = check_host(&name, raw_host).map_err(|e| format!("hosts.{name:?}: {e}"))?;
             if hosts.insert(host.name.clone(), host).is_some() {
-                return Err(format!("hosts.{name:?}: listed twice (names are case-insensitive)"));
+                return Err(format!(
+                    "hosts.{name:?}: listed twice (names are case-insensitive)"
+                ));
             }
         }
         Ok(Self { hosts })
@@ -83,8 +86,13 @@ impl DdnsConfig {
 
 fn check_host(name: &str, raw: RawHost) -> Result<HostConfig, String> {
     let norm = normalize_fqdn(name).ok_or("the name is not a fully qualified domain name")?;
-    let zone = normalize_fqdn(&raw.zone).ok_or_else(|| format!("zone {:?} is not a domain name", raw.zone))?;
-    let zone_id = raw.zone_id.trim().trim_start_matches("/hostedzone/").to_string();
+    let zone = normalize_fqdn(&raw.zone)
+        .ok_or_else(|| format!("zone {:?} is not a domain name", raw.zone))?;
+    let zone_id = raw
+        .zone_id
+        .trim()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
     if zone_id.is_empty() || !zone_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(format!("zone_id {:?} is not a hosted zone id", raw.zone_id));
     }
@@ -92,7 +100,9 @@ fn check_host(name: &str, raw: RawHost) -> Result<HostConfig, String> {
     if !(1..=86_400).contains(&ttl) {
         return Err(format!("ttl {ttl} is outside 1..=86400"));
     }
-    let types = raw.record_types.unwrap_or_else(|| vec!["A".into(), "AAAA".into()]);
+    let types = raw
+        .record_types
+        .unwrap_or_else(|| vec!["A".into(), "AAAA".into()]);
     let (mut allow_a, mut allow_aaaa) = (false, false);
     for t in &types {
         match t.to_ascii_uppercase().as_str() {
@@ -105,12 +115,16 @@ fn check_host(name: &str, raw: RawHost) -> Result<HostConfig, String> {
         return Err("record_types is empty".into());
     }
     if raw.secret.expose().len() < MIN_SECRET_LEN {
-        return Err(format!("secret is shorter than {MIN_SECRET_LEN} characters"));
+        return Err(format!(
+            "secret is shorter than {MIN_SECRET_LEN} characters"
+        ));
     }
     let dyndns2_password_sha256 = match raw.dyndns2_password_sha256 {
         None => None,
         Some(h) => {
-            let bytes = hex::decode(h.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
+            let bytes = hex::decode(h.trim())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok());
             Some(bytes.ok_or("dyndns2_password_sha256 is not 64 hex characters")?)
         }
     };
@@ -142,12 +156,40 @@ mod tests {
         let good = r#"{"zone_id": "/hostedzone/Z1ABC", "zone": "home.example.com.", "secret": "0123456789abcdef"}"#;
         let cases = [
             ("minimal host", doc(good), Ok(())),
-            ("unknown key", doc(r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "tll": 5}"#), Err("unknown field")),
-            ("short secret", doc(r#"{"zone_id": "Z1", "zone": "a.b", "secret": "short"}"#), Err("secret is shorter")),
-            ("bad type", doc(r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "record_types": ["MX"]}"#), Err("\"MX\" is not A or AAAA")),
-            ("bad ttl", doc(r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "ttl": 0}"#), Err("ttl 0")),
-            ("bad hash", doc(r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "dyndns2_password_sha256": "xyz"}"#), Err("64 hex")),
-            ("bad zone id", doc(r#"{"zone_id": "Z1/../x", "zone": "a.b", "secret": "0123456789abcdef"}"#), Err("not a hosted zone id")),
+            (
+                "unknown key",
+                doc(r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "tll": 5}"#),
+                Err("unknown field"),
+            ),
+            (
+                "short secret",
+                doc(r#"{"zone_id": "Z1", "zone": "a.b", "secret": "short"}"#),
+                Err("secret is shorter"),
+            ),
+            (
+                "bad type",
+                doc(
+                    r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "record_types": ["MX"]}"#,
+                ),
+                Err("\"MX\" is not A or AAAA"),
+            ),
+            (
+                "bad ttl",
+                doc(r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "ttl": 0}"#),
+                Err("ttl 0"),
+            ),
+            (
+                "bad hash",
+                doc(
+                    r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "dyndns2_password_sha256": "xyz"}"#,
+                ),
+                Err("64 hex"),
+            ),
+            (
+                "bad zone id",
+                doc(r#"{"zone_id": "Z1/../x", "zone": "a.b", "secret": "0123456789abcdef"}"#),
+                Err("not a hosted zone id"),
+            ),
             ("not json", "{".to_string(), Err("not a ddns config")),
             ("no hosts key", "{}".to_string(), Err("missing field")),
         ];
@@ -155,7 +197,9 @@ mod tests {
             let got = DdnsConfig::parse(input.as_bytes());
             match (got, want) {
                 (Ok(_), Ok(())) => {}
-                (Err(e), Err(fragment)) => assert!(e.contains(fragment), "{name}: {e:?} lacks {fragment:?}"),
+                (Err(e), Err(fragment)) => {
+                    assert!(e.contains(fragment), "{name}: {e:?} lacks {fragment:?}")
+                }
                 (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
             }
         }
@@ -167,8 +211,13 @@ mod tests {
             doc(r#"{"zone_id": "/hostedzone/Z1ABC", "zone": "Home.Example.com.", "secret": "0123456789abcdef"}"#).as_bytes(),
         )
         .unwrap();
-        let host = cfg.host("WIRELESS.home.example.com.").expect("found by any spelling");
-        assert_eq!((host.zone_id.as_str(), host.zone.as_str(), host.ttl), ("Z1ABC", "home.example.com", 60));
+        let host = cfg
+            .host("WIRELESS.home.example.com.")
+            .expect("found by any spelling");
+        assert_eq!(
+            (host.zone_id.as_str(), host.zone.as_str(), host.ttl),
+            ("Z1ABC", "home.example.com", 60)
+        );
         assert!(host.allow_a && host.allow_aaaa && !host.legacy && !host.allow_private);
         assert!(format!("{host:?}").contains("<redacted>"));
         assert!(!format!("{host:?}").contains("0123456789abcdef"));

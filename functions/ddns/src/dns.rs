@@ -6,7 +6,9 @@ use std::future::Future;
 use std::net::IpAddr;
 
 use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
 use failberry_aws::{retry, Backoff};
 
 use crate::records::{CurrentRecords, RecordSet, RecordType, Upsert};
@@ -22,9 +24,17 @@ pub enum DnsError {
 }
 
 pub trait DnsStore: Send + Sync {
-    fn current(&self, zone_id: &str, name: &str) -> impl Future<Output = Result<CurrentRecords, DnsError>> + Send;
+    fn current(
+        &self,
+        zone_id: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<CurrentRecords, DnsError>> + Send;
     /// Applies the UPSERTs in one batch and returns the change id, without waiting for INSYNC.
-    fn upsert(&self, zone_id: &str, changes: &[Upsert]) -> impl Future<Output = Result<String, DnsError>> + Send;
+    fn upsert(
+        &self,
+        zone_id: &str,
+        changes: &[Upsert],
+    ) -> impl Future<Output = Result<String, DnsError>> + Send;
 }
 
 #[derive(Debug, Clone)]
@@ -35,7 +45,10 @@ pub struct Route53Store {
 
 impl Route53Store {
     pub fn new(client: aws_sdk_route53::Client) -> Self {
-        Self { client, backoff: Backoff::default() }
+        Self {
+            client,
+            backoff: Backoff::default(),
+        }
     }
 
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
@@ -44,23 +57,36 @@ impl Route53Store {
     }
 }
 
-const RETRYABLE_CODES: &[&str] = &["Throttling", "ThrottlingException", "PriorRequestNotComplete", "ServiceUnavailable"];
+const RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "PriorRequestNotComplete",
+    "ServiceUnavailable",
+];
 
 fn retryable<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     match e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
         SdkError::ServiceError(_) => e.code().is_some_and(|c| RETRYABLE_CODES.contains(&c)),
         _ => false,
     }
 }
 
-fn to_dns_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(e: SdkError<E, R>, attempts: u32) -> DnsError {
+fn to_dns_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    e: SdkError<E, R>,
+    attempts: u32,
+) -> DnsError {
     let what = match (e.code(), e.message()) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
         (Some(c), None) => c.to_string(),
         _ => format!("{e:?}").chars().take(200).collect(),
     };
-    let what = format!("{what} (after {attempts} attempt{})", if attempts == 1 { "" } else { "s" });
+    let what = format!(
+        "{what} (after {attempts} attempt{})",
+        if attempts == 1 { "" } else { "s" }
+    );
     if retryable(&e) {
         DnsError::Unavailable(what)
     } else {
@@ -76,7 +102,11 @@ fn same_name(route53: &str, ours: &str) -> bool {
 
 fn parse_values<T: std::str::FromStr>(set: &ResourceRecordSet) -> RecordSet<T> {
     RecordSet {
-        values: set.resource_records().iter().filter_map(|r| r.value().parse().ok()).collect(),
+        values: set
+            .resource_records()
+            .iter()
+            .filter_map(|r| r.value().parse().ok())
+            .collect(),
         ttl: set.ttl(),
     }
 }
@@ -96,7 +126,11 @@ impl DnsStore for Route53Store {
         let out = result.map_err(|e| to_dns_error(e, attempts))?;
         let mut current = CurrentRecords::default();
         // Only simple records: weighted/failover sets (with a set identifier) are not ours to move.
-        for set in out.resource_record_sets().iter().filter(|s| same_name(s.name(), name) && s.set_identifier().is_none()) {
+        for set in out
+            .resource_record_sets()
+            .iter()
+            .filter(|s| same_name(s.name(), name) && s.set_identifier().is_none())
+        {
             match set.r#type() {
                 RrType::A => current.a = Some(parse_values(set)),
                 RrType::Aaaa => current.aaaa = Some(parse_values(set)),
@@ -109,11 +143,18 @@ impl DnsStore for Route53Store {
     async fn upsert(&self, zone_id: &str, changes: &[Upsert]) -> Result<String, DnsError> {
         let batch = change_batch(changes).map_err(|e| DnsError::Rejected(e.to_string()))?;
         let (result, attempts) = retry(self.backoff, retryable, || {
-            self.client.change_resource_record_sets().hosted_zone_id(zone_id).change_batch(batch.clone()).send()
+            self.client
+                .change_resource_record_sets()
+                .hosted_zone_id(zone_id)
+                .change_batch(batch.clone())
+                .send()
         })
         .await;
         let out = result.map_err(|e| to_dns_error(e, attempts))?;
-        Ok(out.change_info().map(|c| c.id().trim_start_matches("/change/").to_string()).unwrap_or_default())
+        Ok(out
+            .change_info()
+            .map(|c| c.id().trim_start_matches("/change/").to_string())
+            .unwrap_or_default())
     }
 }
 
@@ -134,7 +175,12 @@ fn change_batch(changes: &[Upsert]) -> Result<ChangeBatch, aws_sdk_route53::erro
             .ttl(u.ttl)
             .resource_records(ResourceRecord::builder().value(value).build()?)
             .build()?;
-        batch = batch.changes(Change::builder().action(ChangeAction::Upsert).resource_record_set(set).build()?);
+        batch = batch.changes(
+            Change::builder()
+                .action(ChangeAction::Upsert)
+                .resource_record_set(set)
+                .build()?,
+        );
     }
     batch.build()
 }

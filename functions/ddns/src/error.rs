@@ -88,14 +88,22 @@ impl ApiError {
         match self {
             ApiError::NotFqdn(_) => Answer::NotFqdn,
             ApiError::UnknownHost(_) | ApiError::OutsideZone { .. } => Answer::NoHost,
-            ApiError::MissingSignature(_) | ApiError::Signature(_) | ApiError::HostMismatch { .. } => Answer::BadAuth,
-            ApiError::FamilyNotAllowed(_) | ApiError::AddressNotPublic { .. } | ApiError::Malformed(_) => Answer::Abuse,
+            ApiError::MissingSignature(_)
+            | ApiError::Signature(_)
+            | ApiError::HostMismatch { .. } => Answer::BadAuth,
+            ApiError::FamilyNotAllowed(_)
+            | ApiError::AddressNotPublic { .. }
+            | ApiError::Malformed(_) => Answer::Abuse,
             _ => Answer::ServerError,
         }
     }
 
     pub fn into_response(self, now: i64) -> Response<Body> {
-        let body = ErrorBody { error: self.code().to_string(), message: self.to_string(), time: now };
+        let body = ErrorBody {
+            error: self.code().to_string(),
+            message: self.to_string(),
+            time: now,
+        };
         json_response(self.status(), &body)
     }
 }

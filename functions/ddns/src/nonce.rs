@@ -14,7 +14,11 @@ pub enum Claim {
 }
 
 pub trait NonceStore: Send + Sync {
-    fn claim(&self, key_id: &str, nonce: &str) -> impl Future<Output = Result<Claim, String>> + Send;
+    fn claim(
+        &self,
+        key_id: &str,
+        nonce: &str,
+    ) -> impl Future<Output = Result<Claim, String>> + Send;
 }
 
 #[derive(Debug, Clone)]
@@ -25,8 +29,16 @@ pub struct S3Nonces {
 }
 
 impl S3Nonces {
-    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>, prefix: impl Into<String>) -> Self {
-        Self { client, bucket: bucket.into(), prefix: prefix.into() }
+    pub fn new(
+        client: aws_sdk_s3::Client,
+        bucket: impl Into<String>,
+        prefix: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+            prefix: prefix.into(),
+        }
     }
 }
 

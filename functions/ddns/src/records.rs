@@ -49,7 +49,10 @@ pub struct Desired {
 
 impl Desired {
     pub fn addresses(&self) -> impl Iterator<Item = IpAddr> {
-        self.ipv4.map(IpAddr::V4).into_iter().chain(self.ipv6.map(IpAddr::V6))
+        self.ipv4
+            .map(IpAddr::V4)
+            .into_iter()
+            .chain(self.ipv6.map(IpAddr::V6))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -78,12 +81,22 @@ pub fn plan(name: &str, ttl: i64, current: &CurrentRecords, desired: &Desired) -
     let mut out = Vec::new();
     if let Some(v4) = desired.ipv4 {
         if stale(&current.a, &v4, ttl) {
-            out.push(Upsert { name: name.to_string(), record_type: RecordType::A, value: v4.into(), ttl });
+            out.push(Upsert {
+                name: name.to_string(),
+                record_type: RecordType::A,
+                value: v4.into(),
+                ttl,
+            });
         }
     }
     if let Some(v6) = desired.ipv6 {
         if stale(&current.aaaa, &v6, ttl) {
-            out.push(Upsert { name: name.to_string(), record_type: RecordType::Aaaa, value: v6.into(), ttl });
+            out.push(Upsert {
+                name: name.to_string(),
+                record_type: RecordType::Aaaa,
+                value: v6.into(),
+                ttl,
+            });
         }
     }
     out
@@ -100,25 +113,90 @@ mod tests {
         s.parse().unwrap()
     }
     fn a(vals: &[&str], ttl: i64) -> Option<RecordSet<Ipv4Addr>> {
-        Some(RecordSet { values: vals.iter().map(|s| v4(s)).collect(), ttl: Some(ttl) })
+        Some(RecordSet {
+            values: vals.iter().map(|s| v4(s)).collect(),
+            ttl: Some(ttl),
+        })
     }
 
     #[test]
     fn plans() {
-        let both = Desired { ipv4: Some(v4("81.2.69.142")), ipv6: Some(v6("2a00::1")) };
-        let only4 = Desired { ipv4: Some(v4("81.2.69.142")), ipv6: None };
-        let aaaa = Some(RecordSet { values: vec![v6("2a00::1")], ttl: Some(60) });
+        let both = Desired {
+            ipv4: Some(v4("81.2.69.142")),
+            ipv6: Some(v6("2a00::1")),
+        };
+        let only4 = Desired {
+            ipv4: Some(v4("81.2.69.142")),
+            ipv6: None,
+        };
+        let aaaa = Some(RecordSet {
+            values: vec![v6("2a00::1")],
+            ttl: Some(60),
+        });
         let cases = [
-            ("nothing yet", CurrentRecords::default(), both, vec![RecordType::A, RecordType::Aaaa]),
-            ("same", CurrentRecords { a: a(&["81.2.69.142"], 60), aaaa: aaaa.clone() }, both, vec![]),
-            ("v4 moved", CurrentRecords { a: a(&["81.2.69.1"], 60), aaaa: aaaa.clone() }, both, vec![RecordType::A]),
-            ("ttl differs", CurrentRecords { a: a(&["81.2.69.142"], 300), aaaa: None }, only4, vec![RecordType::A]),
-            ("extra value", CurrentRecords { a: a(&["81.2.69.142", "81.2.69.143"], 60), aaaa: None }, only4, vec![RecordType::A]),
-            ("v6 left alone when not asked", CurrentRecords { a: a(&["81.2.69.142"], 60), aaaa: None }, only4, vec![]),
-            ("empty desire", CurrentRecords::default(), Desired::default(), vec![]),
+            (
+                "nothing yet",
+                CurrentRecords::default(),
+                both,
+                vec![RecordType::A, RecordType::Aaaa],
+            ),
+            (
+                "same",
+                CurrentRecords {
+                    a: a(&["81.2.69.142"], 60),
+                    aaaa: aaaa.clone(),
+                },
+                both,
+                vec![],
+            ),
+            (
+                "v4 moved",
+                CurrentRecords {
+                    a: a(&["81.2.69.1"], 60),
+                    aaaa: aaaa.clone(),
+                },
+                both,
+                vec![RecordType::A],
+            ),
+            (
+                "ttl differs",
+                CurrentRecords {
+                    a: a(&["81.2.69.142"], 300),
+                    aaaa: None,
+                },
+                only4,
+                vec![RecordType::A],
+            ),
+            (
+                "extra value",
+                CurrentRecords {
+                    a: a(&["81.2.69.142", "81.2.69.143"], 60),
+                    aaaa: None,
+                },
+                only4,
+                vec![RecordType::A],
+            ),
+            (
+                "v6 left alone when not asked",
+                CurrentRecords {
+                    a: a(&["81.2.69.142"], 60),
+                    aaaa: None,
+                },
+                only4,
+                vec![],
+            ),
+            (
+                "empty desire",
+                CurrentRecords::default(),
+                Desired::default(),
+                vec![],
+            ),
         ];
         for (name, current, desired, want) in cases {
-            let got: Vec<RecordType> = plan("h.example.com", 60, &current, &desired).iter().map(|u| u.record_type).collect();
+            let got: Vec<RecordType> = plan("h.example.com", 60, &current, &desired)
+                .iter()
+                .map(|u| u.record_type)
+                .collect();
             assert_eq!(got, want, "{name}");
         }
     }

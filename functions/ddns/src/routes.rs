@@ -31,7 +31,9 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
         let path = req.uri().path().to_string();
         let method = req.method().clone();
         let result = match (path.as_str(), &method) {
-            ("/v1/myip", &Method::GET) => source_ip(&req).map(|ip| json_response(200, &MyIpResponse { ip, time: now })),
+            ("/v1/myip", &Method::GET) => {
+                source_ip(&req).map(|ip| json_response(200, &MyIpResponse { ip, time: now }))
+            }
             ("/v1/update", &Method::POST) => self.signed_update(&req, now).await,
             ("/nic/update", &Method::GET) => Ok(self.dyndns2(&req).await),
             ("/", &Method::POST) => Ok(self.legacy_post(&req).await),
@@ -48,27 +50,49 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
     async fn signed_update(&self, req: &Request, now: i64) -> Result<Response<Body>, ApiError> {
         let body = body_bytes(req)?;
         let key_id = header(req, KEY_ID_HEADER).ok_or(ApiError::MissingSignature(KEY_ID_HEADER))?;
-        let signature = header(req, SIGNATURE_HEADER).ok_or(ApiError::MissingSignature(SIGNATURE_HEADER))?;
+        let signature =
+            header(req, SIGNATURE_HEADER).ok_or(ApiError::MissingSignature(SIGNATURE_HEADER))?;
         let name = normalize_fqdn(key_id).ok_or_else(|| ApiError::NotFqdn(key_id.to_string()))?;
         let config = self.config().await?;
-        let host = config.hosts.get(&name).ok_or_else(|| ApiError::UnknownHost(name.clone()))?;
-        signing::verify(host.secret.expose().as_bytes(), "POST", "/v1/update", key_id, &body, signature)
-            .map_err(ApiError::Signature)?;
-        let update: UpdateRequest =
-            serde_json::from_slice(&body).map_err(|e| ApiError::Malformed(format!("body is not an update request: {e}")))?;
-        let hostname = normalize_fqdn(&update.hostname).ok_or_else(|| ApiError::NotFqdn(update.hostname.clone()))?;
+        let host = config
+            .hosts
+            .get(&name)
+            .ok_or_else(|| ApiError::UnknownHost(name.clone()))?;
+        signing::verify(
+            host.secret.expose().as_bytes(),
+            "POST",
+            "/v1/update",
+            key_id,
+            &body,
+            signature,
+        )
+        .map_err(ApiError::Signature)?;
+        let update: UpdateRequest = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::Malformed(format!("body is not an update request: {e}")))?;
+        let hostname = normalize_fqdn(&update.hostname)
+            .ok_or_else(|| ApiError::NotFqdn(update.hostname.clone()))?;
         if hostname != host.name {
-            return Err(ApiError::HostMismatch { key_id: key_id.to_string(), hostname });
+            return Err(ApiError::HostMismatch {
+                key_id: key_id.to_string(),
+                hostname,
+            });
         }
         signing::check_timestamp(update.timestamp, now).map_err(ApiError::Signature)?;
         if !valid_nonce(&update.nonce) {
-            return Err(ApiError::Malformed("nonce must be 16-64 characters of A-Z a-z 0-9 - _".into()));
+            return Err(ApiError::Malformed(
+                "nonce must be 16-64 characters of A-Z a-z 0-9 - _".into(),
+            ));
         }
-        let mut desired = Desired { ipv4: update.ipv4, ipv6: update.ipv6 };
+        let mut desired = Desired {
+            ipv4: update.ipv4,
+            ipv6: update.ipv6,
+        };
         if desired.is_empty() {
             desired = from_source(source_ip(req)?);
         }
-        let applied = self.apply(host, desired, Some((&host.name, &update.nonce))).await?;
+        let applied = self
+            .apply(host, desired, Some((&host.name, &update.nonce)))
+            .await?;
         let answer = UpdateResponse {
             status: applied.status,
             hostname: host.name.clone(),
@@ -83,21 +107,34 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
     async fn dyndns2(&self, req: &Request) -> Response<Body> {
         let Some((user, password)) = basic_auth(req) else {
             let mut resp = text_response(401, Answer::BadAuth.to_string());
-            resp.headers_mut().insert("www-authenticate", "Basic realm=\"failberry\"".parse().expect("static header"));
+            resp.headers_mut().insert(
+                "www-authenticate",
+                "Basic realm=\"failberry\"".parse().expect("static header"),
+            );
             return resp;
         };
         let query = req.query_string_parameters();
-        let Some(hostnames) = query.first("hostname").map(dyndns2::split_hostnames).filter(|h| !h.is_empty()) else {
+        let Some(hostnames) = query
+            .first("hostname")
+            .map(dyndns2::split_hostnames)
+            .filter(|h| !h.is_empty())
+        else {
             return text_response(200, Answer::NotFqdn.to_string());
         };
         let addresses = match dyndns2::parse_myip(query.first("myip"), query.first("myipv6")) {
             Ok(a) => a,
             Err(reason) => {
                 tracing::info!(reason = %reason, "dyndns2 address refused");
-                return text_response(200, vec![Answer::Abuse.to_string(); hostnames.len()].join("\n"));
+                return text_response(
+                    200,
+                    vec![Answer::Abuse.to_string(); hostnames.len()].join("\n"),
+                );
             }
         };
-        let mut desired = Desired { ipv4: addresses.ipv4, ipv6: addresses.ipv6 };
+        let mut desired = Desired {
+            ipv4: addresses.ipv4,
+            ipv6: addresses.ipv6,
+        };
         if desired.is_empty() {
             match source_ip(req) {
                 Ok(ip) => desired = from_source(ip),
@@ -108,7 +145,10 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "dyndns2 answered 911");
-                return text_response(200, vec![Answer::ServerError.to_string(); hostnames.len()].join("\n"));
+                return text_response(
+                    200,
+                    vec![Answer::ServerError.to_string(); hostnames.len()].join("\n"),
+                );
             }
         };
         let mut lines = Vec::with_capacity(hostnames.len());
@@ -120,7 +160,10 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
                     Some(host) if !dyndns2_authorised(host, &user, &password) => Answer::BadAuth,
                     Some(host) => match self.apply(host, desired, None).await {
                         Ok(a) => {
-                            let shown = Addresses { ipv4: a.ipv4, ipv6: a.ipv6 };
+                            let shown = Addresses {
+                                ipv4: a.ipv4,
+                                ipv6: a.ipv6,
+                            };
                             match a.status {
                                 UpdateStatus::Updated => Answer::Good(shown),
                                 UpdateStatus::Unchanged => Answer::NoChange(shown),
@@ -137,12 +180,22 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
     }
 
     async fn legacy_post(&self, req: &Request) -> Response<Body> {
-        let parsed = body_bytes(req).ok().and_then(|b| serde_json::from_slice::<LegacyRequest>(&b).ok());
+        let parsed = body_bytes(req)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<LegacyRequest>(&b).ok());
         let Some(request) = parsed else {
-            return legacy_response(400, LegacyAnswer::fail("You must pass mode=get or mode=set arguments."));
+            return legacy_response(
+                400,
+                LegacyAnswer::fail("You must pass mode=get or mode=set arguments."),
+            );
         };
         let (status, answer) = self
-            .legacy(req, request.execution_mode.as_deref(), request.ddns_hostname.as_deref(), request.validation_hash.as_deref())
+            .legacy(
+                req,
+                request.execution_mode.as_deref(),
+                request.ddns_hostname.as_deref(),
+                request.validation_hash.as_deref(),
+            )
             .await;
         legacy_response(status, answer)
     }
@@ -150,11 +203,24 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
     /// The older `?mode=` form always answered 200, as the REST API integration did.
     async fn legacy_get(&self, req: &Request) -> Response<Body> {
         let query = req.query_string_parameters();
-        let (_, answer) = self.legacy(req, query.first("mode"), query.first("hostname"), query.first("hash")).await;
+        let (_, answer) = self
+            .legacy(
+                req,
+                query.first("mode"),
+                query.first("hostname"),
+                query.first("hash"),
+            )
+            .await;
         legacy_response(200, answer)
     }
 
-    async fn legacy(&self, req: &Request, mode: Option<&str>, hostname: Option<&str>, hash: Option<&str>) -> (u16, LegacyAnswer) {
+    async fn legacy(
+        &self,
+        req: &Request,
+        mode: Option<&str>,
+        hostname: Option<&str>,
+        hash: Option<&str>,
+    ) -> (u16, LegacyAnswer) {
         let ip = match source_ip(req) {
             Ok(ip) => ip,
             Err(e) => return (400, LegacyAnswer::fail(e.to_string())),
@@ -162,7 +228,12 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
         match mode {
             Some("get") => return (200, LegacyAnswer::success(ip.to_string())),
             Some("set") => {}
-            _ => return (400, LegacyAnswer::fail("You must pass mode=get or mode=set arguments.")),
+            _ => {
+                return (
+                    400,
+                    LegacyAnswer::fail("You must pass mode=get or mode=set arguments."),
+                )
+            }
         }
         let hostname = hostname.unwrap_or_default();
         let config = match self.config().await {
@@ -170,18 +241,32 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
             Err(e) => return (500, LegacyAnswer::fail(e.to_string())),
         };
         let Some(host) = config.host(hostname).filter(|h| h.legacy) else {
-            return (403, LegacyAnswer::fail(format!("There was an issue finding or reading {hostname} configuration.")));
+            return (
+                403,
+                LegacyAnswer::fail(format!(
+                    "There was an issue finding or reading {hostname} configuration."
+                )),
+            );
         };
         let hash = hash.unwrap_or_default();
         if !legacy::looks_like_sha256(hash) {
-            return (400, LegacyAnswer::fail("You must pass a valid sha256 hash in the hash= argument."));
+            return (
+                400,
+                LegacyAnswer::fail("You must pass a valid sha256 hash in the hash= argument."),
+            );
         }
         if !legacy::hash_matches(hash, &ip.to_string(), hostname, host.secret.expose()) {
             return (401, LegacyAnswer::fail("Validation hashes do not match."));
         }
         match self.apply(host, from_source(ip), None).await {
-            Ok(a) if a.status == UpdateStatus::Updated => (201, LegacyAnswer::success(format!("{hostname} has been updated to {ip}"))),
-            Ok(_) => (200, LegacyAnswer::success("Your IP address matches the current Route53 DNS record.")),
+            Ok(a) if a.status == UpdateStatus::Updated => (
+                201,
+                LegacyAnswer::success(format!("{hostname} has been updated to {ip}")),
+            ),
+            Ok(_) => (
+                200,
+                LegacyAnswer::success("Your IP address matches the current Route53 DNS record."),
+            ),
             Err(e) => (e.status(), LegacyAnswer::fail(e.to_string())),
         }
     }
@@ -197,10 +282,19 @@ fn legacy_response(status: u16, answer: LegacyAnswer) -> Response<Body> {
 
 fn from_source(ip: IpAddr) -> Desired {
     match ip {
-        IpAddr::V4(v4) => Desired { ipv4: Some(v4), ipv6: None },
+        IpAddr::V4(v4) => Desired {
+            ipv4: Some(v4),
+            ipv6: None,
+        },
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => Desired { ipv4: Some(v4), ipv6: None },
-            None => Desired { ipv4: None, ipv6: Some(v6) },
+            Some(v4) => Desired {
+                ipv4: Some(v4),
+                ipv6: None,
+            },
+            None => Desired {
+                ipv4: None,
+                ipv6: Some(v6),
+            },
         },
     }
 }
@@ -234,14 +328,18 @@ fn basic_auth(req: &Request) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (user, password) = text.split_once(':')?;
     Some((user.to_string(), password.to_string()))
 }
 
 fn dyndns2_authorised(host: &crate::config::HostConfig, user: &str, password: &str) -> bool {
-    let Some(expected) = host.dyndns2_password_sha256 else { return false };
+    let Some(expected) = host.dyndns2_password_sha256 else {
+        return false;
+    };
     let user_ok = match &host.dyndns2_user {
         Some(u) => u == user,
         None => normalize_fqdn(user).as_deref() == Some(host.name.as_str()),

@@ -69,7 +69,12 @@ pub type AwsDdns<K = SystemClock> = Ddns<Route53Store, S3Nonces, S3Documents, K>
 
 impl<K: Clock> AwsDdns<K> {
     /// Builds the service from SDK clients made once, outside the handler.
-    pub fn from_clients(route53: aws_sdk_route53::Client, s3: aws_sdk_s3::Client, settings: Settings, clock: K) -> Self {
+    pub fn from_clients(
+        route53: aws_sdk_route53::Client,
+        s3: aws_sdk_s3::Client,
+        settings: Settings,
+        clock: K,
+    ) -> Self {
         let documents = S3Documents::new(s3.clone(), &settings.config_bucket, &settings.config_key);
         Ddns {
             dns: Route53Store::new(route53),
@@ -82,15 +87,26 @@ impl<K: Clock> AwsDdns<K> {
 
 impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
     pub async fn config(&self) -> Result<Arc<DdnsConfig>, ApiError> {
-        self.config.get().await.map_err(|e| ApiError::ConfigUnavailable(e.to_string()))
+        self.config
+            .get()
+            .await
+            .map_err(|e| ApiError::ConfigUnavailable(e.to_string()))
     }
 
     /// Publishes `desired` for `host`. `nonce` is `(key id, nonce)` for signed requests: it is
     /// consumed only when a record actually changes, so a replay that would change nothing is
     /// harmless and answered `unchanged`.
-    pub async fn apply(&self, host: &HostConfig, desired: Desired, nonce: Option<(&str, &str)>) -> Result<Applied, ApiError> {
+    pub async fn apply(
+        &self,
+        host: &HostConfig,
+        desired: Desired,
+        nonce: Option<(&str, &str)>,
+    ) -> Result<Applied, ApiError> {
         if !in_zone(&host.name, &host.zone) {
-            return Err(ApiError::OutsideZone { hostname: host.name.clone(), zone: host.zone.clone() });
+            return Err(ApiError::OutsideZone {
+                hostname: host.name.clone(),
+                zone: host.zone.clone(),
+            });
         }
         if desired.ipv4.is_some() && !host.allow_a {
             return Err(ApiError::FamilyNotAllowed("A"));
@@ -102,17 +118,29 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
             return Err(ApiError::Malformed("no address to publish".into()));
         }
         if !host.allow_private {
-            if let Some((ip, reason)) = desired.addresses().find_map(|ip| non_public_reason(ip).map(|r| (ip, r))) {
+            if let Some((ip, reason)) = desired
+                .addresses()
+                .find_map(|ip| non_public_reason(ip).map(|r| (ip, r)))
+            {
                 return Err(ApiError::AddressNotPublic { ip, reason });
             }
         }
-        let current = self.dns.current(&host.zone_id, &host.name).await.map_err(dns_error)?;
+        let current = self
+            .dns
+            .current(&host.zone_id, &host.name)
+            .await
+            .map_err(dns_error)?;
         let changes = plan(&host.name, host.ttl, &current, &desired);
         let ipv4 = desired.ipv4.or(current.ipv4());
         let ipv6 = desired.ipv6.or(current.ipv6());
         if changes.is_empty() {
             tracing::info!(host = %host.name, ipv4 = ?ipv4, ipv6 = ?ipv6, "record unchanged");
-            return Ok(Applied { status: UpdateStatus::Unchanged, ipv4, ipv6, change_id: None });
+            return Ok(Applied {
+                status: UpdateStatus::Unchanged,
+                ipv4,
+                ipv6,
+                change_id: None,
+            });
         }
         if let Some((key_id, nonce)) = nonce {
             match self.nonces.claim(key_id, nonce).await {
@@ -124,7 +152,11 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
                 Err(e) => return Err(ApiError::ConfigUnavailable(format!("nonce store: {e}"))),
             }
         }
-        let change_id = self.dns.upsert(&host.zone_id, &changes).await.map_err(dns_error)?;
+        let change_id = self
+            .dns
+            .upsert(&host.zone_id, &changes)
+            .await
+            .map_err(dns_error)?;
         tracing::info!(
             host = %host.name,
             old_ipv4 = ?current.ipv4(), new_ipv4 = ?ipv4,
@@ -132,7 +164,12 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
             change_id = %change_id,
             "record updated"
         );
-        Ok(Applied { status: UpdateStatus::Updated, ipv4, ipv6, change_id: Some(change_id) })
+        Ok(Applied {
+            status: UpdateStatus::Updated,
+            ipv4,
+            ipv6,
+            change_id: Some(change_id),
+        })
     }
 }
 

@@ -1,0 +1,8 @@
+//! The local stack: every failberry function in one process, reached the way AWS reaches it.
+//! `apigw` turns plain HTTP into API Gateway HTTP API (payload 2.0) events, `server` serves them,
+//! `emulator` points the AWS SDK at moto, and `seed` creates the demo zone, bucket and config.
+
+pub mod apigw;
+pub mod emulator;
+pub mod seed;
+pub mod server;

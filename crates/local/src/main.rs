@@ -1,0 +1,115 @@
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use failberry_ddns::{AwsDdns, Settings, SystemClock};
+use failberry_local::{emulator, seed, server};
+
+/// Runs failberry's functions locally against the AWS emulator (moto), reached as through API Gateway.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The emulator's endpoint.
+    #[arg(
+        long,
+        env = "AWS_ENDPOINT_URL",
+        default_value = "http://127.0.0.1:5000",
+        global = true
+    )]
+    moto_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Seed the demo world and serve the HTTP API until Ctrl-C.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+        /// Port to listen on (0 picks a free one).
+        #[arg(long, env = "PORT", default_value_t = 8080)]
+        port: u16,
+        /// Bucket holding the config documents and nonce markers.
+        #[arg(long, default_value = "failberry-config")]
+        bucket: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("failberry-local: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { host, port, bucket } => serve(&cli.moto_url, host, port, &bucket).await,
+    }
+}
+
+async fn serve(
+    moto_url: &str,
+    host: std::net::IpAddr,
+    port: u16,
+    bucket: &str,
+) -> anyhow::Result<()> {
+    let sdk = emulator::sdk_config(moto_url).await;
+    emulator::reset(moto_url).await.with_context(|| {
+        format!("reaching the emulator at {moto_url} (is moto running? `make serve` starts it)")
+    })?;
+    let seeded = seed::seed(&sdk, bucket, &[seed::HostSeed::default()]).await?;
+    let settings = Settings {
+        config_bucket: bucket.into(),
+        config_key: seed::CONFIG_KEY.into(),
+        config_max_age: Duration::from_secs(2),
+        nonce_prefix: "nonces/".into(),
+    };
+    let app = Arc::new(AwsDdns::from_clients(
+        emulator::route53_client(&sdk),
+        emulator::s3_client(&sdk),
+        settings,
+        SystemClock,
+    ));
+    let listener = tokio::net::TcpListener::bind((host, port))
+        .await
+        .with_context(|| format!("binding {host}:{port}"))?;
+    let addr = listener.local_addr()?;
+    println!("failberry local stack");
+    println!("  API (as API Gateway):  http://{addr}");
+    println!("  emulator (moto):       {moto_url}");
+    println!(
+        "  hosted zone:           {}. (id {})",
+        seed::ZONE,
+        seeded.zone_id
+    );
+    println!("  host:                  {}", seed::HOSTNAME);
+    println!("  signing secret:        {}", seed::SECRET);
+    println!("  dyndns2 password:      {}", seed::DYNDNS2_PASSWORD);
+    println!(
+        "  try: curl -u {}:{} 'http://{addr}/nic/update?hostname={}&myip=81.2.69.142'",
+        seed::HOSTNAME,
+        seed::DYNDNS2_PASSWORD,
+        seed::HOSTNAME
+    );
+    println!("Ctrl-C to stop.");
+    server::serve(listener, server::ddns_function(app), async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
+    Ok(())
+}
