@@ -6,6 +6,7 @@ use std::future::Future;
 use std::net::IpAddr;
 
 use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
@@ -74,9 +75,20 @@ fn retryable<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     }
 }
 
+/// `PriorRequestNotComplete` is a modelled error of ChangeResourceRecordSets: match the variant,
+/// since a variant built without wire metadata carries no code.
+fn change_retryable<R>(e: &SdkError<ChangeResourceRecordSetsError, R>) -> bool {
+    retryable(e)
+        || matches!(
+            e.as_service_error(),
+            Some(ChangeResourceRecordSetsError::PriorRequestNotComplete(_))
+        )
+}
+
 fn to_dns_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
     e: SdkError<E, R>,
     attempts: u32,
+    retryable: bool,
 ) -> DnsError {
     let what = match (e.code(), e.message()) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
@@ -87,7 +99,7 @@ fn to_dns_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
         "{what} (after {attempts} attempt{})",
         if attempts == 1 { "" } else { "s" }
     );
-    if retryable(&e) {
+    if retryable {
         DnsError::Unavailable(what)
     } else {
         DnsError::Rejected(what)
@@ -123,7 +135,10 @@ impl DnsStore for Route53Store {
                 .send()
         })
         .await;
-        let out = result.map_err(|e| to_dns_error(e, attempts))?;
+        let out = result.map_err(|e| {
+            let r = retryable(&e);
+            to_dns_error(e, attempts, r)
+        })?;
         let mut current = CurrentRecords::default();
         // Only simple records: weighted/failover sets (with a set identifier) are not ours to move.
         for set in out
@@ -142,7 +157,7 @@ impl DnsStore for Route53Store {
 
     async fn upsert(&self, zone_id: &str, changes: &[Upsert]) -> Result<String, DnsError> {
         let batch = change_batch(changes).map_err(|e| DnsError::Rejected(e.to_string()))?;
-        let (result, attempts) = retry(self.backoff, retryable, || {
+        let (result, attempts) = retry(self.backoff, change_retryable, || {
             self.client
                 .change_resource_record_sets()
                 .hosted_zone_id(zone_id)
@@ -150,7 +165,10 @@ impl DnsStore for Route53Store {
                 .send()
         })
         .await;
-        let out = result.map_err(|e| to_dns_error(e, attempts))?;
+        let out = result.map_err(|e| {
+            let r = change_retryable(&e);
+            to_dns_error(e, attempts, r)
+        })?;
         Ok(out
             .change_info()
             .map(|c| c.id().trim_start_matches("/change/").to_string())
