@@ -1,0 +1,259 @@
+//! The command line: flags, environment variables and subcommands, parsed by clap. It only
+//! shapes input; checking values and merging them with the config file is `config`'s job.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::Overrides;
+
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/failberry/config.toml";
+
+/// The failberry Raspberry Pi client: keeps the wireless DNS name of a home network up to date.
+#[derive(Debug, Parser)]
+#[command(name = "failberry", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Config file (TOML). A missing file is fine when flags and environment give every value.
+    #[arg(
+        long,
+        global = true,
+        env = "FAILBERRY_CONFIG",
+        default_value = DEFAULT_CONFIG_PATH,
+        value_name = "PATH"
+    )]
+    pub config: PathBuf,
+
+    /// Log format on stderr.
+    #[arg(
+        long,
+        global = true,
+        env = "FAILBERRY_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Human
+    )]
+    pub log_format: LogFormat,
+
+    /// Base URL of the failberry HTTP API, e.g. https://abc.execute-api.eu-west-1.amazonaws.com
+    /// [config: api.url]
+    #[arg(long, global = true, env = "FAILBERRY_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+// `health serve`, `camera watch` and `watchdog` will join as further variants, each with its own
+// args struct and module exposing `run(&Config, shutdown)`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Publish this Pi's wireless address under its DNS name.
+    Ddns(DdnsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DdnsArgs {
+    #[command(flatten)]
+    pub settings: DdnsSettings,
+
+    #[command(subcommand)]
+    pub action: DdnsAction,
+}
+
+/// Every `[ddns]` value of the config file, overridable here (flag or environment variable).
+#[derive(Debug, Clone, Default, Args)]
+pub struct DdnsSettings {
+    /// DNS name to update; also the key id of the signed requests [config: ddns.hostname]
+    #[arg(long, global = true, env = "FAILBERRY_HOSTNAME", value_name = "FQDN")]
+    pub hostname: Option<String>,
+
+    /// Device secret (at least 16 characters); prefer --secret-file or the environment, which
+    /// other users cannot read from the process list [config: ddns.secret]
+    #[arg(
+        long,
+        global = true,
+        env = "FAILBERRY_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub secret: Option<String>,
+
+    /// File holding the device secret (surrounding whitespace ignored) [config: ddns.secret_file]
+    #[arg(
+        long,
+        global = true,
+        env = "FAILBERRY_SECRET_FILE",
+        value_name = "PATH"
+    )]
+    pub secret_file: Option<PathBuf>,
+
+    /// Where the IPv4 address comes from [config: ddns.ipv4, default myip]
+    #[arg(
+        long,
+        global = true,
+        env = "FAILBERRY_IPV4",
+        value_parser = ["myip", "interface", "file", "off"],
+        value_name = "SOURCE"
+    )]
+    pub ipv4: Option<String>,
+
+    /// Interface for IPv4: with `myip` the API requests are bound to it, with `interface` its
+    /// address is read [config: ddns.ipv4_interface]
+    #[arg(
+        long,
+        global = true,
+        env = "FAILBERRY_IPV4_INTERFACE",
+        value_name = "NAME"
+    )]
+    pub ipv4_interface: Option<String>,
+
+    /// File whose first line is the IPv4 address, for `--ipv4 file` [config: ddns.ipv4_file]
+    #[arg(long, global = true, env = "FAILBERRY_IPV4_FILE", value_name = "PATH")]
+    pub ipv4_file: Option<PathBuf>,
+
+    /// Where the IPv6 address comes from [config: ddns.ipv6, default off]
+    #[arg(
+        long,
+        global = true,
+        env = "FAILBERRY_IPV6",
+        value_parser = ["interface", "off"],
+        value_name = "SOURCE"
+    )]
+    pub ipv6: Option<String>,
+
+    /// Interface whose stable global IPv6 address is published [config: ddns.ipv6_interface]
+    #[arg(
+        long,
+        global = true,
+        env = "FAILBERRY_IPV6_INTERFACE",
+        value_name = "NAME"
+    )]
+    pub ipv6_interface: Option<String>,
+
+    /// The last addresses the API acknowledged [config: ddns.state_file,
+    /// default /var/lib/failberry/ddns-state.json]
+    #[arg(long, global = true, env = "FAILBERRY_STATE_FILE", value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
+
+    /// Send the addresses again after this many days even if unchanged [config: ddns.refresh_days,
+    /// default 3]
+    #[arg(
+        long,
+        global = true,
+        env = "FAILBERRY_REFRESH_DAYS",
+        value_name = "DAYS"
+    )]
+    pub refresh_days: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DdnsAction {
+    /// Detect the addresses once and send a signed update if they changed.
+    Update {
+        /// Print what would be sent and exit, without sending or touching the state file.
+        #[arg(long)]
+        dry_run: bool,
+        /// Send even if the addresses match the last acknowledged ones.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Keep detecting and updating until stopped (SIGTERM or Ctrl-C).
+    Watch {
+        /// Seconds between two detections [config: ddns.interval_secs, default 60]
+        #[arg(long, env = "FAILBERRY_INTERVAL", value_name = "SECS")]
+        interval: Option<u64>,
+    },
+}
+
+impl Cli {
+    /// The values given on the command line or in the environment, to lay over the config file.
+    pub fn overrides(&self) -> Overrides {
+        let mut overrides = Overrides {
+            api_url: self.api_url.clone(),
+            ..Overrides::default()
+        };
+        match &self.command {
+            Command::Ddns(args) => {
+                let s = &args.settings;
+                overrides.hostname = s.hostname.clone();
+                overrides.secret = s.secret.clone();
+                overrides.secret_file = s.secret_file.clone();
+                overrides.ipv4 = s.ipv4.clone();
+                overrides.ipv4_interface = s.ipv4_interface.clone();
+                overrides.ipv4_file = s.ipv4_file.clone();
+                overrides.ipv6 = s.ipv6.clone();
+                overrides.ipv6_interface = s.ipv6_interface.clone();
+                overrides.state_file = s.state_file.clone();
+                overrides.refresh_days = s.refresh_days;
+                if let DdnsAction::Watch { interval } = &args.action {
+                    overrides.interval_secs = *interval;
+                }
+            }
+        }
+        overrides
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_after_the_subcommand_reach_the_overrides() {
+        let cli = Cli::try_parse_from([
+            "failberry",
+            "ddns",
+            "update",
+            "--api-url",
+            "http://127.0.0.1:1",
+            "--hostname",
+            "wireless.home.example.com",
+            "--ipv4",
+            "file",
+            "--ipv4-file",
+            "/tmp/ip",
+            "--dry-run",
+        ])
+        .expect("parses");
+        let o = cli.overrides();
+        assert_eq!(o.api_url.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(o.hostname.as_deref(), Some("wireless.home.example.com"));
+        assert_eq!(o.ipv4.as_deref(), Some("file"));
+        assert_eq!(o.ipv4_file, Some(PathBuf::from("/tmp/ip")));
+        assert!(matches!(
+            cli.command,
+            Command::Ddns(DdnsArgs {
+                action: DdnsAction::Update {
+                    dry_run: true,
+                    force: false
+                },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn watch_interval_is_an_override() {
+        let cli = Cli::try_parse_from(["failberry", "ddns", "watch", "--interval", "15"])
+            .expect("parses");
+        assert_eq!(cli.overrides().interval_secs, Some(15));
+    }
+
+    #[test]
+    fn unknown_ipv4_source_is_refused() {
+        let err = Cli::try_parse_from(["failberry", "ddns", "update", "--ipv4", "dhcp"])
+            .expect_err("dhcp is not a source");
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+    }
+}
