@@ -1,9 +1,86 @@
 //! The failberry Pi client as a library, so the binary stays thin and the integration tests can
-//! drive the commands: `cli` (flags), `config` (file + flags → checked config), `api` (the ddns
-//! HTTP API), `detect` (address sources) and `state` (the last acknowledged addresses).
+//! drive the commands: `cli` (flags), `config` (file + flags → checked config), one module per
+//! command (`ddns`), and what they share (`api`, `detect`, `state`, `backoff`, `warnings`).
+//! `health serve`, `camera watch` and `watchdog` will join as their own modules.
 
 pub mod api;
+pub mod backoff;
 pub mod cli;
 pub mod config;
+pub mod ddns;
 pub mod detect;
+pub mod logging;
 pub mod state;
+pub mod warnings;
+
+use anyhow::Context;
+use tracing::info;
+
+use crate::cli::{Cli, Command, DdnsAction};
+use crate::config::{DdnsConfig, RawConfig};
+
+/// Runs the command line: sets up logging, loads the config, runs the subcommand.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    logging::init(cli.log_format);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match &cli.command {
+        Command::Ddns(args) => {
+            let config = load_ddns_config(&cli)?;
+            match args.action {
+                DdnsAction::Update { dry_run, force } => {
+                    runtime.block_on(ddns::update(&config, ddns::RunOptions { force, dry_run }))
+                }
+                DdnsAction::Watch { .. } => {
+                    runtime.block_on(ddns::watch(&config, shutdown_signal()))
+                }
+            }
+        }
+    }
+}
+
+fn load_ddns_config(cli: &Cli) -> anyhow::Result<DdnsConfig> {
+    let (raw, existed) = RawConfig::load(&cli.config)?;
+    if !existed {
+        info!(path = %cli.config.display(), "no config file, using flags and environment only");
+    }
+    let config = DdnsConfig::build(raw, &cli.overrides())?;
+    info!(
+        api_url = %config.api_url,
+        hostname = %config.hostname,
+        secret = %config.secret,
+        ipv4 = ?config.ipv4.to_string(),
+        ipv6 = ?config.ipv6.to_string(),
+        state_file = %config.state_file.display(),
+        interval_secs = config.interval.as_secs(),
+        refresh_days = config.refresh_after.as_secs() / 86_400,
+        "config loaded"
+    );
+    Ok(config)
+}
+
+/// Completes on Ctrl-C or SIGTERM (what systemd sends to stop a service).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => info!(signal = "SIGINT", "stopping"),
+        () = term => info!(signal = "SIGTERM", "stopping"),
+    }
+}
