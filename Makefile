@@ -1,0 +1,72 @@
+# failberry — the two commands a new user needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+CARGO ?= cargo
+PORT ?= 8080
+export RUN_DIR := $(CURDIR)/.run
+
+.PHONY: help demo test serve bench build lint deploy clean
+
+help:
+	@echo "make demo    the DDNS story end to end on a local stack (moto, no AWS account)"
+	@echo "make test    every test: unit, integration against moto, real ddclient, template checks"
+	@echo "make serve   the local stack on 127.0.0.1:$(PORT) until Ctrl-C (PORT= to change)"
+	@echo "make bench   cold start, memory and latency figures beside a baseline"
+	@echo "make build   release arm64 Lambda bootstraps (cargo-lambda)"
+	@echo "make deploy  sam deploy of infra/template.yaml (needs AWS credentials and the SAM CLI)"
+
+$(VENV)/.dev-installed: requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.build-installed: requirements-build.txt | $(VENV)/.dev-installed
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-build.txt
+	touch $@
+
+test: $(VENV)/.dev-installed
+	scripts/ensure-test-tools
+	$(CARGO) build --workspace --bins
+	@set -euo pipefail; \
+	url=$$(scripts/moto start test); \
+	trap 'scripts/moto stop test' EXIT; \
+	echo "moto on $$url"; \
+	FAILBERRY_MOTO_URL=$$url $(CARGO) test --workspace
+	$(VENV)/bin/cfn-lint infra/template.yaml
+	@echo "make test: all passed"
+
+demo: $(VENV)/.dev-installed
+	$(CARGO) build --bins -p failberry -p failberry-local
+	@set -euo pipefail; \
+	url=$$(scripts/moto start demo); \
+	trap 'scripts/moto stop demo' EXIT; \
+	target/debug/failberry-local --moto-url $$url demo --client target/debug/failberry
+
+serve: $(VENV)/.dev-installed
+	$(CARGO) build --bins -p failberry-local
+	@set -euo pipefail; \
+	url=$$(scripts/moto start serve); \
+	trap 'scripts/moto stop serve' EXIT; \
+	target/debug/failberry-local --moto-url $$url serve --port $(PORT)
+
+bench: $(VENV)/.dev-installed
+	$(CARGO) build --release -p failberry-ddns -p failberry-bench --bins
+	@set -euo pipefail; \
+	url=$$(scripts/moto start bench); \
+	trap 'scripts/moto stop bench' EXIT; \
+	target/release/failberry-bench --moto-url $$url --ddns target/release/ddns --floor target/release/echo-floor
+
+build: $(VENV)/.build-installed
+	rustup target add aarch64-unknown-linux-gnu
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/cargo-lambda lambda build --release --arm64 -p failberry-ddns --lambda-dir target/lambda
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+deploy: build
+	sam deploy --template-file infra/template.yaml --guided
+
+clean:
+	rm -rf $(VENV) $(RUN_DIR) target
