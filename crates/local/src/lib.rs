@@ -3,6 +3,7 @@
 //! `emulator` points the AWS SDK at moto, and `seed` creates the demo zone, bucket and config.
 
 pub mod apigw;
+pub mod demo;
 pub mod emulator;
 pub mod seed;
 pub mod server;

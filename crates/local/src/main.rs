@@ -37,6 +37,16 @@ enum Command {
         #[arg(long, default_value = "failberry-config")]
         bucket: String,
     },
+    /// Tell the DDNS story on the local stack with the real `failberry` client; exit 0 only if
+    /// every step behaved.
+    Demo {
+        /// The `failberry` client binary to drive.
+        #[arg(long, default_value = "target/debug/failberry")]
+        client: std::path::PathBuf,
+        /// Where the client's config, state and logs go.
+        #[arg(long, default_value = ".run/demo")]
+        workdir: std::path::PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -47,7 +57,7 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(Cli::parse()).await {
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("failberry-local: {e:#}");
@@ -59,6 +69,19 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { host, port, bucket } => serve(&cli.moto_url, host, port, &bucket).await,
+        Command::Demo { client, workdir } => {
+            anyhow::ensure!(
+                client.exists(),
+                "no client binary at {} (build it with `cargo build -p failberry`)",
+                client.display()
+            );
+            let _ = std::fs::remove_dir_all(&workdir);
+            let paths = failberry_local::demo::DemoPaths { client, workdir };
+            let ok =
+                failberry_local::demo::run(&cli.moto_url, &paths, &mut std::io::stdout()).await?;
+            anyhow::ensure!(ok, "some demo steps did not behave");
+            Ok(())
+        }
     }
 }
 

@@ -206,6 +206,13 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_sample_parses() {
+        let cfg = DdnsConfig::parse(include_bytes!("../../../infra/ddns-config.sample.json"))
+            .expect("sample is valid");
+        assert!(cfg.host("wireless.home.example.com").is_some());
+    }
+
+    #[test]
     fn defaults_and_lookup() {
         let cfg = DdnsConfig::parse(
             doc(r#"{"zone_id": "/hostedzone/Z1ABC", "zone": "Home.Example.com.", "secret": "0123456789abcdef"}"#).as_bytes(),

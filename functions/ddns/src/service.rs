@@ -134,7 +134,7 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
         let ipv4 = desired.ipv4.or(current.ipv4());
         let ipv6 = desired.ipv6.or(current.ipv6());
         if changes.is_empty() {
-            tracing::info!(host = %host.name, ipv4 = ?ipv4, ipv6 = ?ipv6, "record unchanged");
+            tracing::info!(host = %host.name, ipv4 = %shown(ipv4), ipv6 = %shown(ipv6), "record unchanged");
             return Ok(Applied {
                 status: UpdateStatus::Unchanged,
                 ipv4,
@@ -159,8 +159,8 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
             .map_err(dns_error)?;
         tracing::info!(
             host = %host.name,
-            old_ipv4 = ?current.ipv4(), new_ipv4 = ?ipv4,
-            old_ipv6 = ?current.ipv6(), new_ipv6 = ?ipv6,
+            old_ipv4 = %shown(current.ipv4()), new_ipv4 = %shown(ipv4),
+            old_ipv6 = %shown(current.ipv6()), new_ipv6 = %shown(ipv6),
             change_id = %change_id,
             "record updated"
         );
@@ -171,6 +171,11 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
             change_id: Some(change_id),
         })
     }
+}
+
+/// An optional address for a log line: the address, or `none`.
+fn shown<T: std::fmt::Display>(ip: Option<T>) -> String {
+    ip.map_or_else(|| "none".into(), |ip| ip.to_string())
 }
 
 fn dns_error(e: DnsError) -> ApiError {
