@@ -27,7 +27,9 @@ $(VENV)/.build-installed: requirements-build.txt | $(VENV)/.dev-installed
 
 test: $(VENV)/.dev-installed
 	scripts/ensure-test-tools
-	$(CARGO) build --workspace --bins
+	@# `cargo test --workspace` also builds every binary the tests drive (failberry, failberry-local),
+	@# with the same features, so nothing is compiled twice.
+	$(CARGO) test --workspace --no-run
 	@set -euo pipefail; \
 	url=$$(scripts/moto start test); \
 	trap 'scripts/moto stop test' EXIT; \
