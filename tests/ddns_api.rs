@@ -428,6 +428,12 @@ async fn dyndns2_answers_one_line_per_host() {
     );
     assert_eq!(stack.record(HOST, "AAAA").await, vec!["2a00:1450::1"]);
 
+    let q = format!("hostname={HOST}&myip=81.2.69.142&myip=2a00:1450::3");
+    assert_eq!(
+        nic_update(&stack, auth, &q).await.1,
+        "good 81.2.69.142,2a00:1450::3",
+        "repeated myip"
+    );
     let q = format!("hostname={HOST}&myip=81.2.69.142&myipv6=2a00:1450::2");
     assert_eq!(
         nic_update(&stack, auth, &q).await.1,

@@ -114,14 +114,15 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
             return resp;
         };
         let query = req.query_string_parameters();
-        let Some(hostnames) = query
-            .first("hostname")
-            .map(dyndns2::split_hostnames)
-            .filter(|h| !h.is_empty())
-        else {
+        // A parameter may come repeated (`myip=v4&myip=v6`) as well as comma-separated: take all.
+        let all = |name: &str| query.all(name).map(|v| v.join(","));
+        let hostname_param = all("hostname").unwrap_or_default();
+        let hostnames = dyndns2::split_hostnames(&hostname_param);
+        if hostnames.is_empty() {
             return text_response(200, Answer::NotFqdn.to_string());
-        };
-        let addresses = match dyndns2::parse_myip(query.first("myip"), query.first("myipv6")) {
+        }
+        let addresses = match dyndns2::parse_myip(all("myip").as_deref(), all("myipv6").as_deref())
+        {
             Ok(a) => a,
             Err(reason) => {
                 tracing::info!(reason = %reason, "dyndns2 address refused");
