@@ -6,18 +6,24 @@
 //! Pure logic: no AWS SDK, no async runtime, no I/O.
 //!
 //! - `metric`: samples and per-period statistics (the datapoints);
-//! - `alarm`, `evaluation`: an alarm's settings and the state its datapoints give it.
+//! - `alarm`, `evaluation`: an alarm's settings and the state its datapoints give it;
+//! - `health`: what Route 53 accepts, and a health check's status from the alarm's data.
 
 #[macro_use]
 mod names;
 
 pub mod alarm;
 pub mod evaluation;
+pub mod health;
 pub mod metric;
 
 pub use alarm::{
     AlarmDefinition, AlarmSpec, AlarmSpecError, AlarmState, Comparison, MetricAlarm,
     TreatMissingData,
+};
+pub use health::{
+    route53_accepts, status_from_alarm, CloudWatchMetricHealthCheck, HealthCheckError,
+    HealthCheckSettings, HealthStatus, InsufficientDataHealthStatus,
 };
 pub use metric::{aggregate, align_down, Sample, Statistic};
 pub use names::UnknownName;
