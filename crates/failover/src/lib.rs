@@ -7,7 +7,8 @@
 //!
 //! - `metric`: samples and per-period statistics (the datapoints);
 //! - `alarm`, `evaluation`: an alarm's settings and the state its datapoints give it;
-//! - `health`: what Route 53 accepts, and a health check's status from the alarm's data.
+//! - `health`: what Route 53 accepts, and a health check's status from the alarm's data;
+//! - `routing`: the failover pair's answer.
 
 #[macro_use]
 mod names;
@@ -16,6 +17,7 @@ pub mod alarm;
 pub mod evaluation;
 pub mod health;
 pub mod metric;
+pub mod routing;
 
 pub use alarm::{
     AlarmDefinition, AlarmSpec, AlarmSpecError, AlarmState, Comparison, MetricAlarm,
@@ -27,3 +29,4 @@ pub use health::{
 };
 pub use metric::{aggregate, align_down, Sample, Statistic};
 pub use names::UnknownName;
+pub use routing::{failover_answer, FailoverAnswer, FailoverDecision};
