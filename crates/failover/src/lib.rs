@@ -8,7 +8,8 @@
 //! - `metric`: samples and per-period statistics (the datapoints);
 //! - `alarm`, `evaluation`: an alarm's settings and the state its datapoints give it;
 //! - `health`: what Route 53 accepts, and a health check's status from the alarm's data;
-//! - `routing`: the failover pair's answer.
+//! - `routing`: the failover pair's answer;
+//! - `link`: the alarm and health check failberry puts on each link, and why.
 
 #[macro_use]
 mod names;
@@ -16,6 +17,7 @@ mod names;
 pub mod alarm;
 pub mod evaluation;
 pub mod health;
+pub mod link;
 pub mod metric;
 pub mod routing;
 
@@ -26,6 +28,10 @@ pub use alarm::{
 pub use health::{
     route53_accepts, status_from_alarm, CloudWatchMetricHealthCheck, HealthCheckError,
     HealthCheckSettings, HealthStatus, InsufficientDataHealthStatus,
+};
+pub use link::{
+    link_alarm, link_alarm_definition, link_health_check, link_health_check_settings,
+    PROBES_PER_RUN,
 };
 pub use metric::{aggregate, align_down, Sample, Statistic};
 pub use names::UnknownName;
