@@ -9,7 +9,8 @@
 //! - `alarm`, `evaluation`: an alarm's settings and the state its datapoints give it;
 //! - `health`: what Route 53 accepts, and a health check's status from the alarm's data;
 //! - `routing`: the failover pair's answer;
-//! - `link`: the alarm and health check failberry puts on each link, and why.
+//! - `link`: the alarm and health check failberry puts on each link, and why;
+//! - `timeline`: both links stepped minute by minute.
 
 #[macro_use]
 mod names;
@@ -20,6 +21,7 @@ pub mod health;
 pub mod link;
 pub mod metric;
 pub mod routing;
+pub mod timeline;
 
 pub use alarm::{
     AlarmDefinition, AlarmSpec, AlarmSpecError, AlarmState, Comparison, MetricAlarm,
@@ -36,3 +38,4 @@ pub use link::{
 pub use metric::{aggregate, align_down, Sample, Statistic};
 pub use names::UnknownName;
 pub use routing::{failover_answer, FailoverAnswer, FailoverDecision};
+pub use timeline::{FailoverModel, LinkStep, Timeline, TimelineError, TimelineStep};
