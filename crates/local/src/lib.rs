@@ -5,5 +5,6 @@
 pub mod apigw;
 pub mod demo;
 pub mod emulator;
+pub mod failover;
 pub mod seed;
 pub mod server;

@@ -1,0 +1,156 @@
+//! `failberry-ctl status` against the emulator: the failover pair, health checks and alarms that
+//! failberry-local creates as the template does, datapoints as the ping function writes them, and
+//! the decision from the model (moto evaluates no alarm, so its own state is never trusted).
+
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+use failberry_ctl::observe::{observe, Clients};
+use failberry_ctl::status::{decide, render};
+use failberry_failover::FailoverAnswer;
+use failberry_local::failover::{self, LinkSeed};
+use failberry_local::seed::{self, HostSeed};
+use failberry_tests::Stack;
+
+const NAME: &str = "vpn.home.example.com";
+
+async fn availability(stack: &Stack, target: &str, minutes: &[(i64, f64)]) {
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&stack.sdk);
+    let data: Vec<MetricDatum> = minutes
+        .iter()
+        .map(|(at, v)| {
+            MetricDatum::builder()
+                .metric_name("Availability")
+                .dimensions(Dimension::builder().name("Target").value(target).build())
+                .timestamp(DateTime::from_secs(*at))
+                .value(*v)
+                .unit(StandardUnit::None)
+                .build()
+        })
+        .collect();
+    cloudwatch
+        .put_metric_data()
+        .namespace("Failberry/Ping")
+        .set_metric_data(Some(data))
+        .send()
+        .await
+        .expect("putting datapoints");
+}
+
+#[tokio::test]
+async fn status_follows_the_datapoints() {
+    let stack = Stack::start(&[HostSeed::default()]).await;
+    // Each test writes its own targets: metrics are global in the emulator.
+    let tag = format!("{:06x}", fastrand::u32(..0xffffff));
+    let wired: &'static str = Box::leak(format!("wired-{tag}").into_boxed_str());
+    let wireless: &'static str = Box::leak(format!("wireless-{tag}").into_boxed_str());
+    let primary = LinkSeed {
+        name: wired,
+        alias_of: "wired.home.example.com".into(),
+    };
+    let secondary = LinkSeed {
+        name: wireless,
+        alias_of: seed::HOSTNAME.into(),
+    };
+    failover::seed(
+        &stack.sdk,
+        &stack.zone_id,
+        NAME,
+        "81.2.69.10",
+        &primary,
+        &secondary,
+    )
+    .await
+    .unwrap();
+    let clients = Clients {
+        route53: stack.route53(),
+        cloudwatch: aws_sdk_cloudwatch::Client::new(&stack.sdk),
+    };
+
+    let now = (failberry_ddns::Clock::now(&failberry_ddns::SystemClock) / 60) * 60 - 600;
+    let minutes = |range: std::ops::Range<i64>, v: f64| {
+        range.map(|m| (now - 60 * m + 5, v)).collect::<Vec<_>>()
+    };
+    availability(&stack, wired, &minutes(0..10, 1.0)).await;
+    availability(&stack, wireless, &minutes(0..10, 1.0)).await;
+    let status = decide(
+        &observe(&clients, &stack.zone_id, NAME, now, 10)
+            .await
+            .unwrap(),
+        "model",
+    );
+    assert_eq!(
+        status.answer,
+        Some(FailoverAnswer::Primary),
+        "{}",
+        render(&status)
+    );
+    assert_eq!(
+        status.answers_with.as_deref(),
+        Some("wired.home.example.com (alias)")
+    );
+    assert_eq!(status.links.len(), 2);
+    assert!(
+        status
+            .links
+            .iter()
+            .all(|l| l.datapoints.iter().filter(|d| d.is_some()).count() >= 9),
+        "{}",
+        render(&status)
+    );
+
+    // The wire dies: its availability drops to zero for the last five minutes.
+    availability(&stack, wired, &minutes(0..5, 0.0)).await;
+    let later = now;
+    let status = decide(
+        &observe(&clients, &stack.zone_id, NAME, later, 10)
+            .await
+            .unwrap(),
+        "model",
+    );
+    // Averages over the periods: the five newest minutes hold a 1 and a 0 → 0.5, not below 0.5.
+    // Push them under the threshold with more zeros, as three probes a minute would.
+    assert!(
+        status.links[0]
+            .datapoints
+            .iter()
+            .rev()
+            .take(5)
+            .all(|d| d.is_some_and(|v| v <= 0.5)),
+        "{}",
+        render(&status)
+    );
+    availability(&stack, wired, &minutes(0..5, 0.0)).await;
+    let status = decide(
+        &observe(&clients, &stack.zone_id, NAME, later, 10)
+            .await
+            .unwrap(),
+        "model",
+    );
+    assert_eq!(
+        status.answer,
+        Some(FailoverAnswer::Secondary),
+        "{}",
+        render(&status)
+    );
+    assert_eq!(
+        status.answers_with.as_deref(),
+        Some("wireless.home.example.com (alias)")
+    );
+
+    // Both links dead: Route 53 answers the primary (fail-safe).
+    availability(&stack, wireless, &minutes(0..5, 0.0)).await;
+    availability(&stack, wireless, &minutes(0..5, 0.0)).await;
+    let status = decide(
+        &observe(&clients, &stack.zone_id, NAME, later, 10)
+            .await
+            .unwrap(),
+        "model",
+    );
+    assert_eq!(
+        status.answer,
+        Some(FailoverAnswer::Primary),
+        "{}",
+        render(&status)
+    );
+    assert!(status.reason.contains("both"), "{}", status.reason);
+}
