@@ -57,7 +57,7 @@ bench: $(VENV)/.dev-installed
 	@set -euo pipefail; \
 	url=$$(scripts/moto start bench); \
 	trap 'scripts/moto stop bench' EXIT; \
-	target/release/failberry-bench --moto-url $$url --ddns target/release/ddns --floor target/release/echo-floor
+	target/release/failberry-bench --moto-url $$url --ddns target/release/ddns --floor target/release/echo-floor --sdk-floor target/release/sdk-floor
 
 build: $(VENV)/.build-installed
 	rustup target add aarch64-unknown-linux-gnu
