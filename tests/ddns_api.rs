@@ -149,7 +149,9 @@ async fn bad_signed_requests_are_refused_and_change_nothing() {
     )
     .unwrap();
     let big = serde_json::to_vec(&json!({"hostname": HOST, "ipv4": "81.2.69.1", "timestamp": now, "nonce": nonce(), "pad": "x".repeat(5000)})).unwrap();
-    let cases: Vec<(&str, &str, &str, Vec<u8>, u16, &str)> = vec![
+    /// (name, key id, secret, body, expected status, expected error code)
+    type Case<'a> = (&'a str, &'a str, &'a str, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "wrong secret",
             HOST,

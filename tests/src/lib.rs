@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_route53::types::RrType;
-use failberry_ddns::{AwsDdns, Clock, Settings};
+use failberry_ddns::Clock;
 use failberry_local::seed::{self, HostSeed};
 use failberry_local::{emulator, server};
 use tokio::sync::oneshot;
@@ -53,19 +53,8 @@ impl Stack {
         let seeded = seed::seed(&sdk, &bucket, hosts)
             .await
             .expect("seeding the emulator");
-        let settings = Settings {
-            config_bucket: bucket.clone(),
-            config_key: seed::CONFIG_KEY.into(),
-            config_max_age: Duration::ZERO,
-            nonce_prefix: "nonces/".into(),
-        };
         let clock = Arc::new(ShiftedClock::default());
-        let app = Arc::new(AwsDdns::from_clients(
-            emulator::route53_client(&sdk),
-            emulator::s3_client(&sdk),
-            settings,
-            clock.clone(),
-        ));
+        let app = Arc::new(emulator::ddns(&sdk, &bucket, Duration::ZERO, clock.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("binding a free port");

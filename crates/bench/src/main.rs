@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
-use failberry_ddns::{AwsDdns, Clock, Settings, SystemClock};
+use failberry_ddns::{Clock, SystemClock};
 use failberry_local::seed::{self, HostSeed};
 use failberry_local::{apigw, emulator};
 use failberry_proto::Signer;
@@ -277,16 +277,10 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // Warm latency through the handler, in process, against moto.
-    let settings = Settings {
-        config_bucket: bucket.clone(),
-        config_key: seed::CONFIG_KEY.into(),
-        config_max_age: Duration::from_secs(10),
-        nonce_prefix: "nonces/".into(),
-    };
-    let app = Arc::new(AwsDdns::from_clients(
-        emulator::route53_client(&sdk),
-        emulator::s3_client(&sdk),
-        settings,
+    let app = Arc::new(emulator::ddns(
+        &sdk,
+        &bucket,
+        Duration::from_secs(10),
         SystemClock,
     ));
     let route53 = emulator::route53_client(&sdk);

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use failberry_ddns::{AwsDdns, Settings, SystemClock};
+use failberry_ddns::SystemClock;
 use failberry_proto::Signer;
 use lambda_http::{Body, Request};
 
@@ -92,16 +92,10 @@ pub async fn run(moto_url: &str, paths: &DemoPaths, out: &mut impl Write) -> any
     let seeded = seed::seed(&sdk, &bucket, &[HostSeed::default()])
         .await
         .context("seeding the emulator")?;
-    let settings = Settings {
-        config_bucket: bucket.clone(),
-        config_key: seed::CONFIG_KEY.into(),
-        config_max_age: Duration::from_secs(2),
-        nonce_prefix: "nonces/".into(),
-    };
-    let app = Arc::new(AwsDdns::from_clients(
-        emulator::route53_client(&sdk),
-        emulator::s3_client(&sdk),
-        settings,
+    let app = Arc::new(emulator::ddns(
+        &sdk,
+        &bucket,
+        Duration::from_secs(2),
         SystemClock,
     ));
     let wire = Arc::new(Wire::default());

@@ -33,6 +33,23 @@ pub fn route53_client(sdk: &aws_config::SdkConfig) -> aws_sdk_route53::Client {
     aws_sdk_route53::Client::new(sdk)
 }
 
+/// The ddns function wired to the emulator: its config document at `seed::CONFIG_KEY` in
+/// `bucket`, nonce markers beside it.
+pub fn ddns<K: failberry_ddns::Clock>(
+    sdk: &aws_config::SdkConfig,
+    bucket: &str,
+    config_max_age: std::time::Duration,
+    clock: K,
+) -> failberry_ddns::AwsDdns<K> {
+    let settings = failberry_ddns::Settings {
+        config_bucket: bucket.into(),
+        config_key: crate::seed::CONFIG_KEY.into(),
+        config_max_age,
+        nonce_prefix: "nonces/".into(),
+    };
+    failberry_ddns::AwsDdns::from_clients(route53_client(sdk), s3_client(sdk), settings, clock)
+}
+
 /// Clears the emulator (moto's `POST /moto-api/reset`).
 pub async fn reset(endpoint: &str) -> anyhow::Result<()> {
     let url = format!("{}/moto-api/reset", endpoint.trim_end_matches('/'));

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use failberry_ddns::{AwsDdns, Settings, SystemClock};
+use failberry_ddns::SystemClock;
 use failberry_local::{emulator, seed, server};
 
 /// Runs failberry's functions locally against the AWS emulator (moto), reached as through API Gateway.
@@ -104,16 +104,10 @@ async fn serve(
         format!("reaching the emulator at {moto_url} (is moto running? `make serve` starts it)")
     })?;
     let seeded = seed::seed(&sdk, bucket, &[seed::HostSeed::default()]).await?;
-    let settings = Settings {
-        config_bucket: bucket.into(),
-        config_key: seed::CONFIG_KEY.into(),
-        config_max_age: Duration::from_secs(2),
-        nonce_prefix: "nonces/".into(),
-    };
-    let app = Arc::new(AwsDdns::from_clients(
-        emulator::route53_client(&sdk),
-        emulator::s3_client(&sdk),
-        settings,
+    let app = Arc::new(emulator::ddns(
+        &sdk,
+        bucket,
+        Duration::from_secs(2),
         SystemClock,
     ));
     let listener = tokio::net::TcpListener::bind((host, port))

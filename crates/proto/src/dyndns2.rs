@@ -93,7 +93,13 @@ mod tests {
             ipv4: Some(v4),
             ipv6: Some(v6),
         };
-        let cases: [(&str, Option<&str>, Option<&str>, Result<Addresses, ()>); 8] = [
+        type Case<'a> = (
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            Result<Addresses, ()>,
+        );
+        let cases: [Case; 8] = [
             ("none", None, None, Ok(Addresses::default())),
             (
                 "v4",

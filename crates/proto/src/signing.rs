@@ -213,7 +213,15 @@ mod tests {
         let body =
             br#"{"hostname":"wireless.home.example.com","timestamp":1,"nonce":"abcdefghijklmnop"}"#;
         let good = signer.sign("POST", "/v1/update", body);
-        let cases: [(&str, &[u8], &str, &str, &str, Result<(), SignError>); 6] = [
+        type Case<'a> = (
+            &'a str,
+            &'a [u8],
+            &'a str,
+            &'a str,
+            &'a str,
+            Result<(), SignError>,
+        );
+        let cases: [Case; 6] = [
             ("good", b"s3cret", "POST", "/v1/update", &good, Ok(())),
             (
                 "wrong secret",
