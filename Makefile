@@ -61,7 +61,7 @@ bench: $(VENV)/.dev-installed
 
 build: $(VENV)/.build-installed
 	rustup target add aarch64-unknown-linux-gnu
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/cargo-lambda lambda build --release --arm64 -p failberry-ddns --lambda-dir target/lambda
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/cargo-lambda lambda build --release --arm64 -p failberry-ddns --lambda-dir target/lambda -p failberry-ping
 
 lint:
 	$(CARGO) fmt --all --check

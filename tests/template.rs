@@ -139,12 +139,18 @@ fn iam_is_least_privilege() {
             for a in actions(s) {
                 assert!(!a.contains('*'), "{name}: wildcard action {a}");
             }
-            assert_ne!(
-                s["Resource"],
-                "*",
-                "{name}: wildcard resource for {:?}",
-                actions(s)
-            );
+            if s["Resource"] == "*" {
+                // Only for actions that take no resource, pinned by a condition instead.
+                assert_eq!(
+                    actions(s),
+                    vec!["cloudwatch:PutMetricData"],
+                    "{name}: wildcard resource"
+                );
+                assert_eq!(
+                    s["Condition"]["StringEquals"]["cloudwatch:namespace"], "Failberry/Ping",
+                    "{name}"
+                );
+            }
             if actions(s).contains(&"route53:ChangeResourceRecordSets") {
                 let cond = &s["Condition"]["ForAllValues:StringEquals"];
                 assert!(
@@ -199,4 +205,49 @@ fn ddns_routes_match_the_handler() {
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
     assert_eq!(routes, want);
+}
+
+/// The link alarms are the ones the failover model reasons about, and Route 53 accepts them.
+#[test]
+fn link_alarms_are_the_modelled_ones_and_route53_accepts_them() {
+    use failberry_failover::{link_alarm_definition, route53_accepts, AlarmDefinition};
+    let t = template();
+    let want = link_alarm_definition();
+    for name in ["WiredLinkAlarm", "WirelessLinkAlarm"] {
+        let p = &t["Resources"][name]["Properties"];
+        let got = AlarmDefinition {
+            period_secs: p["Period"].as_u64().unwrap() as u32,
+            evaluation_periods: p["EvaluationPeriods"].as_u64().unwrap() as u32,
+            datapoints_to_alarm: p
+                .get("DatapointsToAlarm")
+                .and_then(Value::as_u64)
+                .map(|d| d as u32),
+            threshold: p["Threshold"].as_f64().unwrap(),
+            comparison: p["ComparisonOperator"].as_str().unwrap().parse().unwrap(),
+            statistic: Some(p["Statistic"].as_str().unwrap().parse().unwrap()),
+            extended_statistic: None,
+            treat_missing_data: Some(p["TreatMissingData"].as_str().unwrap().parse().unwrap()),
+            metric_math: None,
+            storage_resolution_secs: None,
+        };
+        assert_eq!(got, want, "{name} differs from the model's link alarm");
+        route53_accepts(&got).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(p["Namespace"], "Failberry/Ping");
+        assert_eq!(p["MetricName"], "Availability");
+    }
+    for name in ["FailoverPrimary", "FailoverSecondary"] {
+        let p = &t["Resources"][name]["Properties"];
+        assert!(
+            ref_target(&p["HealthCheckId"]).is_some(),
+            "{name}: a failover record needs its health check"
+        );
+    }
+    assert_eq!(
+        t["Resources"]["FailoverPrimary"]["Properties"]["Failover"],
+        "PRIMARY"
+    );
+    assert_eq!(
+        t["Resources"]["FailoverSecondary"]["Properties"]["Failover"],
+        "SECONDARY"
+    );
 }
