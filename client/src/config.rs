@@ -1,9 +1,11 @@
 //! Configuration: the TOML file as written (`RawConfig`, unknown keys refused), the values given
-//! by flags or environment (`Overrides`), and the checked `DdnsConfig` with real types that the
-//! ddns command runs on. Precedence: flag/env > file > default.
+//! by flags or environment (`Overrides`), and the checked configs with real types the commands run
+//! on (`DdnsConfig`, `HealthConfig`). Precedence: flag/env > file > default.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::ErrorKind;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -15,6 +17,14 @@ use url::Url;
 pub const DEFAULT_STATE_FILE: &str = "/var/lib/failberry/ddns-state.json";
 pub const DEFAULT_INTERVAL_SECS: u64 = 60;
 pub const DEFAULT_REFRESH_DAYS: u64 = 3;
+pub const DEFAULT_HEALTH_LISTEN: &str = "0.0.0.0:9000";
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_WRITE_TIMEOUT_SECS: u64 = 10;
+/// More connections than this would need more file descriptors than a Pi should hand out.
+const MAX_MAX_CONNECTIONS: usize = 1_000_000;
+/// Links shown by `/status`; a handful is plenty, and it bounds the work of one request.
+const MAX_LINKS: usize = 16;
 /// Shorter secrets are refused: the HMAC is only as strong as its key.
 pub const MIN_SECRET_CHARS: usize = 16;
 /// Linux interface names are at most IFNAMSIZ - 1 bytes.
@@ -59,6 +69,8 @@ pub struct RawConfig {
     pub api: RawApi,
     #[serde(default)]
     pub ddns: RawDdns,
+    #[serde(default)]
+    pub health: RawHealth,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -83,6 +95,17 @@ pub struct RawDdns {
     pub refresh_days: Option<u64>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealth {
+    pub listen: Option<String>,
+    pub max_connections: Option<usize>,
+    pub header_timeout_secs: Option<u64>,
+    pub write_timeout_secs: Option<u64>,
+    /// Link name → interface, e.g. `{ wired = "eth0", wireless = "wwan0" }`.
+    pub links: Option<BTreeMap<String, String>>,
+}
+
 /// Values from flags or environment variables; each one set wins over the file.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -98,6 +121,12 @@ pub struct Overrides {
     pub state_file: Option<PathBuf>,
     pub interval_secs: Option<u64>,
     pub refresh_days: Option<u64>,
+    pub health_listen: Option<String>,
+    pub max_connections: Option<usize>,
+    pub header_timeout_secs: Option<u64>,
+    pub write_timeout_secs: Option<u64>,
+    /// `NAME=INTERFACE` pairs; when given they replace the file's `health.links` as a whole.
+    pub links: Option<Vec<String>>,
 }
 
 impl RawConfig {
@@ -313,6 +342,128 @@ impl DdnsConfig {
             _ => None,
         }
     }
+}
+
+/// Everything `health serve` needs, checked. Nothing from `[api]` and no secret: the endpoint
+/// runs on a Pi whose DDNS is configured elsewhere, or not at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthConfig {
+    pub listen: SocketAddr,
+    pub max_connections: usize,
+    /// A connection must deliver a complete request head within this long of opening, or of its
+    /// previous response: it bounds slow clients and idle keep-alive connections alike.
+    pub header_timeout: Duration,
+    /// A response write that makes no progress (a client that stopped reading) is abandoned
+    /// after this long.
+    pub write_timeout: Duration,
+    /// Link name → interface, reported by `/status`.
+    pub links: BTreeMap<String, String>,
+    /// The ddns state file whose last acknowledgement `/status` reports; a missing file is fine.
+    pub ddns_state_file: PathBuf,
+}
+
+impl HealthConfig {
+    /// Lays `overrides` over `file` and checks every value.
+    pub fn build(file: RawConfig, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let raw = file.health;
+        let listen = pick(&overrides.health_listen, raw.listen)
+            .unwrap_or_else(|| DEFAULT_HEALTH_LISTEN.to_string());
+        let listen = listen.trim().parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "health.listen",
+                &listen,
+                "expected an address and a port, e.g. 0.0.0.0:9000 or [::]:9000",
+            )
+        })?;
+
+        let max_connections = pick(&overrides.max_connections, raw.max_connections)
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        if !(1..=MAX_MAX_CONNECTIONS).contains(&max_connections) {
+            return Err(invalid(
+                "health.max_connections",
+                max_connections,
+                format!("must be between 1 and {MAX_MAX_CONNECTIONS}"),
+            ));
+        }
+        let header_timeout = check_timeout(
+            "health.header_timeout_secs",
+            pick(&overrides.header_timeout_secs, raw.header_timeout_secs)
+                .unwrap_or(DEFAULT_HEADER_TIMEOUT_SECS),
+        )?;
+        let write_timeout = check_timeout(
+            "health.write_timeout_secs",
+            pick(&overrides.write_timeout_secs, raw.write_timeout_secs)
+                .unwrap_or(DEFAULT_WRITE_TIMEOUT_SECS),
+        )?;
+
+        // Like the secret, the links are one setting: the layer that names any link decides.
+        let links = match &overrides.links {
+            Some(pairs) => {
+                let mut links = BTreeMap::new();
+                for pair in pairs {
+                    let (name, interface) = pair.split_once('=').ok_or_else(|| {
+                        invalid(
+                            "health.links",
+                            pair,
+                            "expected NAME=INTERFACE, e.g. wired=eth0",
+                        )
+                    })?;
+                    if links
+                        .insert(name.trim().to_string(), interface.trim().to_string())
+                        .is_some()
+                    {
+                        return Err(invalid("health.links", pair, "names a link twice"));
+                    }
+                }
+                links
+            }
+            None => raw.links.unwrap_or_default(),
+        };
+        if links.len() > MAX_LINKS {
+            return Err(invalid(
+                "health.links",
+                links.len(),
+                format!("at most {MAX_LINKS} links"),
+            ));
+        }
+        let links = links
+            .into_iter()
+            .map(|(name, interface)| {
+                let ok = !name.is_empty()
+                    && name.len() <= 32
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                if !ok {
+                    return Err(invalid(
+                        "health.links",
+                        &name,
+                        "a link name is 1-32 letters, digits, '_' or '-'",
+                    ));
+                }
+                Ok((name, check_interface("health.links", interface)?))
+            })
+            .collect::<Result<BTreeMap<_, _>, _>>()?;
+
+        let ddns_state_file = pick(&overrides.state_file, file.ddns.state_file)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_FILE));
+
+        Ok(Self {
+            listen,
+            max_connections,
+            header_timeout,
+            write_timeout,
+            links,
+            ddns_state_file,
+        })
+    }
+}
+
+fn check_timeout(key: &'static str, secs: u64) -> Result<Duration, ConfigError> {
+    if !(1..=3600).contains(&secs) {
+        return Err(invalid(key, secs, "must be between 1 and 3600 seconds"));
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 fn pick<T: Clone>(flag: &Option<T>, file: Option<T>) -> Option<T> {
@@ -661,6 +812,144 @@ refresh_days = 2
                 !err.contains(SECRET),
                 "{name}: the secret leaked into {err:?}"
             );
+        }
+    }
+
+    fn health(text: &str, overrides: Overrides) -> Result<HealthConfig, ConfigError> {
+        HealthConfig::build(RawConfig::parse(text, Path::new("test.toml"))?, &overrides)
+    }
+
+    #[test]
+    fn health_needs_nothing_and_has_defaults() {
+        let cfg = health("", Overrides::default()).expect("valid");
+        assert_eq!(cfg.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(cfg.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(cfg.header_timeout, Duration::from_secs(10));
+        assert_eq!(cfg.write_timeout, Duration::from_secs(10));
+        assert!(cfg.links.is_empty());
+        assert_eq!(cfg.ddns_state_file, PathBuf::from(DEFAULT_STATE_FILE));
+    }
+
+    #[test]
+    fn health_reads_its_section_and_the_ddns_state_file_and_flags_win() {
+        let text = format!(
+            "{}[health]\nlisten = \"[::]:9100\"\nmax_connections = 500\nheader_timeout_secs = 5\nwrite_timeout_secs = 7\nlinks = {{ wired = \"eth0\", wireless = \"wwan0\" }}\n",
+            full_file()
+        );
+        let cfg = health(&text, Overrides::default()).expect("valid");
+        assert_eq!(cfg.listen, "[::]:9100".parse().unwrap());
+        assert_eq!(cfg.max_connections, 500);
+        assert_eq!(cfg.header_timeout, Duration::from_secs(5));
+        assert_eq!(cfg.write_timeout, Duration::from_secs(7));
+        assert_eq!(
+            cfg.links.iter().collect::<Vec<_>>(),
+            vec![
+                (&"wired".to_string(), &"eth0".to_string()),
+                (&"wireless".to_string(), &"wwan0".to_string())
+            ]
+        );
+        assert_eq!(cfg.ddns_state_file, PathBuf::from("/tmp/state.json"));
+
+        let overrides = Overrides {
+            health_listen: Some("127.0.0.1:9000".into()),
+            max_connections: Some(20),
+            links: Some(vec!["lte=ppp0".into()]),
+            state_file: Some("/run/state.json".into()),
+            ..Overrides::default()
+        };
+        let cfg = health(&text, overrides).expect("valid");
+        assert!(
+            !format!("{cfg:?}").contains(SECRET),
+            "the health config holds no secret"
+        );
+        assert_eq!(cfg.listen, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(cfg.max_connections, 20);
+        assert_eq!(cfg.header_timeout, Duration::from_secs(5), "from the file");
+        assert_eq!(
+            cfg.links.into_iter().collect::<Vec<_>>(),
+            vec![("lte".to_string(), "ppp0".to_string())],
+            "flag links replace the file's"
+        );
+        assert_eq!(cfg.ddns_state_file, PathBuf::from("/run/state.json"));
+    }
+
+    #[test]
+    fn bad_health_values_are_refused_naming_the_key() {
+        let links = |pairs: &[&str]| Overrides {
+            links: Some(pairs.iter().map(|p| p.to_string()).collect()),
+            ..Overrides::default()
+        };
+        let cases: Vec<(&str, &str, Overrides, &str)> = vec![
+            (
+                "listen without port",
+                "[health]\nlisten = \"0.0.0.0\"\n",
+                Overrides::default(),
+                "health.listen = \"0.0.0.0\"",
+            ),
+            (
+                "listen as a name",
+                "",
+                Overrides {
+                    health_listen: Some("localhost:9000".into()),
+                    ..Overrides::default()
+                },
+                "health.listen = \"localhost:9000\"",
+            ),
+            (
+                "no connections",
+                "[health]\nmax_connections = 0\n",
+                Overrides::default(),
+                "health.max_connections = \"0\"",
+            ),
+            (
+                "header timeout zero",
+                "[health]\nheader_timeout_secs = 0\n",
+                Overrides::default(),
+                "health.header_timeout_secs = \"0\"",
+            ),
+            (
+                "write timeout too long",
+                "",
+                Overrides {
+                    write_timeout_secs: Some(86_400),
+                    ..Overrides::default()
+                },
+                "health.write_timeout_secs = \"86400\"",
+            ),
+            (
+                "link without interface",
+                "",
+                links(&["wired"]),
+                "health.links = \"wired\": expected NAME=INTERFACE",
+            ),
+            (
+                "link twice",
+                "",
+                links(&["wired=eth0", "wired=eth1"]),
+                "names a link twice",
+            ),
+            (
+                "path in interface",
+                "[health]\nlinks = { wired = \"../../etc\" }\n",
+                Overrides::default(),
+                "health.links = \"../../etc\"",
+            ),
+            (
+                "odd link name",
+                "",
+                links(&["wired link=eth0"]),
+                "health.links = \"wired link\"",
+            ),
+            (
+                "unknown health key",
+                "[health]\nport = 9000\n",
+                Overrides::default(),
+                "unknown field `port`",
+            ),
+        ];
+        for (name, text, overrides, want) in cases {
+            let err = health(text, overrides).expect_err(name).to_string();
+            assert!(err.contains(want), "{name}: {err:?} lacks {want:?}");
         }
     }
 
