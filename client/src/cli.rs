@@ -9,7 +9,8 @@ use crate::config::Overrides;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/failberry/config.toml";
 
-/// The failberry Raspberry Pi client: keeps the wireless DNS name of a home network up to date.
+/// The failberry Raspberry Pi client: keeps the wireless DNS name of a home network up to date
+/// and answers the link pings.
 #[derive(Debug, Parser)]
 #[command(name = "failberry", version, about, propagate_version = true)]
 pub struct Cli {
@@ -48,12 +49,14 @@ pub enum LogFormat {
     Json,
 }
 
-// `health serve`, `camera watch` and `watchdog` will join as further variants, each with its own
-// args struct and module exposing `run(&Config, shutdown)`.
+// `camera watch` and `watchdog` will join as further variants, each with its own args struct and
+// module exposing `run(&Config, shutdown)`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Publish this Pi's wireless address under its DNS name.
     Ddns(DdnsArgs),
+    /// The HTTP endpoint the ping function probes.
+    Health(HealthArgs),
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +173,57 @@ pub enum DdnsAction {
     },
 }
 
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    #[command(subcommand)]
+    pub action: HealthAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HealthAction {
+    /// Answer the pings until stopped (SIGTERM or Ctrl-C): `GET /` is 200, `GET /status` is a
+    /// small JSON document (uptime, links, last DDNS update).
+    Serve(HealthSettings),
+}
+
+/// Every `[health]` value of the config file, overridable here (flag or environment variable).
+#[derive(Debug, Clone, Default, Args)]
+pub struct HealthSettings {
+    /// Address and port to listen on [config: health.listen, default 0.0.0.0:9000]
+    #[arg(long, env = "FAILBERRY_HEALTH_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// Connections served at once; further ones wait in the kernel's queue
+    /// [config: health.max_connections, default 10000]
+    #[arg(long, env = "FAILBERRY_HEALTH_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// Seconds a connection has to send a complete request head, from its opening or from its
+    /// previous response [config: health.header_timeout_secs, default 10]
+    #[arg(long, env = "FAILBERRY_HEALTH_HEADER_TIMEOUT", value_name = "SECS")]
+    pub header_timeout: Option<u64>,
+
+    /// Seconds a response write may stall before the connection is dropped
+    /// [config: health.write_timeout_secs, default 10]
+    #[arg(long, env = "FAILBERRY_HEALTH_WRITE_TIMEOUT", value_name = "SECS")]
+    pub write_timeout: Option<u64>,
+
+    /// A link shown by /status, as NAME=INTERFACE; repeat it, or separate with commas. Replaces
+    /// the config file's links [config: health.links, e.g. { wired = "eth0", wireless = "wwan0" }]
+    #[arg(
+        long = "link",
+        env = "FAILBERRY_HEALTH_LINKS",
+        value_delimiter = ',',
+        value_name = "NAME=INTERFACE"
+    )]
+    pub links: Vec<String>,
+
+    /// The ddns state file whose last update /status reports [config: ddns.state_file,
+    /// default /var/lib/failberry/ddns-state.json]
+    #[arg(long, env = "FAILBERRY_STATE_FILE", value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
+}
+
 impl Cli {
     /// The values given on the command line or in the environment, to lay over the config file.
     pub fn overrides(&self) -> Overrides {
@@ -193,6 +247,16 @@ impl Cli {
                 if let DdnsAction::Watch { interval } = &args.action {
                     overrides.interval_secs = *interval;
                 }
+            }
+            Command::Health(HealthArgs {
+                action: HealthAction::Serve(s),
+            }) => {
+                overrides.health_listen = s.listen.clone();
+                overrides.max_connections = s.max_connections;
+                overrides.header_timeout_secs = s.header_timeout;
+                overrides.write_timeout_secs = s.write_timeout;
+                overrides.links = (!s.links.is_empty()).then(|| s.links.clone());
+                overrides.state_file = s.state_file.clone();
             }
         }
         overrides
@@ -248,6 +312,39 @@ mod tests {
         let cli = Cli::try_parse_from(["failberry", "ddns", "watch", "--interval", "15"])
             .expect("parses");
         assert_eq!(cli.overrides().interval_secs, Some(15));
+    }
+
+    #[test]
+    fn health_serve_flags_reach_the_overrides() {
+        let cli = Cli::try_parse_from([
+            "failberry",
+            "health",
+            "serve",
+            "--listen",
+            "127.0.0.1:9001",
+            "--max-connections",
+            "50",
+            "--link",
+            "wired=eth0",
+            "--link",
+            "wireless=wwan0,spare=usb0",
+            "--state-file",
+            "/tmp/s.json",
+        ])
+        .expect("parses");
+        let o = cli.overrides();
+        assert_eq!(o.health_listen.as_deref(), Some("127.0.0.1:9001"));
+        assert_eq!(o.max_connections, Some(50));
+        assert_eq!(
+            o.links,
+            Some(vec![
+                "wired=eth0".to_string(),
+                "wireless=wwan0".to_string(),
+                "spare=usb0".to_string()
+            ])
+        );
+        assert_eq!(o.state_file, Some(PathBuf::from("/tmp/s.json")));
+        assert_eq!(o.header_timeout_secs, None);
     }
 
     #[test]
