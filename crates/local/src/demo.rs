@@ -268,6 +268,32 @@ pub async fn run(moto_url: &str, paths: &DemoPaths, out: &mut impl Write) -> any
         &format!("Route53 unchanged: {}", shown(now)),
     );
 
+    let story_ctx = crate::failover_story::StoryContext {
+        sdk: &sdk,
+        bucket: &bucket,
+        zone_id: &seeded.zone_id,
+        client: &paths.client,
+        workdir: &paths.workdir,
+    };
+    let (ip_file, config, record) = (&ip_file, &config, &record);
+    let set_ip = |ip: &'static str| async move {
+        std::fs::write(ip_file, format!("{ip}\n"))?;
+        run_client(&paths.client, config, "failover: new mobile address").await?;
+        Ok(record().await)
+    };
+    let failover = crate::failover_story::run(&story_ctx, story.out, set_ip).await?;
+    for (ok, _) in &failover.checks {
+        if *ok {
+            story.passed += 1;
+        } else {
+            story.failed += 1;
+        }
+    }
+    story.say(&format!(
+        "\nA picture of the failover story: {}",
+        failover.svg.display()
+    ));
+
     let _ = stop.send(());
     let _ = serving.await;
     let total = story.passed + story.failed;

@@ -6,5 +6,7 @@ pub mod apigw;
 pub mod demo;
 pub mod emulator;
 pub mod failover;
+pub mod failover_story;
+pub mod picture;
 pub mod seed;
 pub mod server;
