@@ -235,7 +235,9 @@ where
     .await?;
 
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
-    let start = (now / 60) * 60 - 3 * 3600;
+    // Simulated minutes lie hours back (CloudWatch takes datapoints up to two weeks old), at a
+    // random hour so two runs against one emulator never share datapoints.
+    let start = (now / 60) * 60 - 3600 * (3 + i64::from(fastrand::u32(0..300)));
     let clock = Arc::new(SimClock(AtomicI64::new(start)));
     let settings = failberry_ping::Settings {
         config_bucket: ctx.bucket.into(),
