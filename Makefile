@@ -12,7 +12,7 @@ help:
 	@echo "make demo    the DDNS story end to end on a local stack (moto, no AWS account)"
 	@echo "make test    every test: unit, integration against moto, real ddclient, template checks"
 	@echo "make serve   the local stack on 127.0.0.1:$(PORT) until Ctrl-C (PORT= to change)"
-	@echo "make bench   cold start, memory and latency figures beside a baseline"
+	@echo "make bench   cold start, memory and latency figures beside a baseline (installs nginx, wrk)"
 	@echo "make build   release arm64 Lambda bootstraps (cargo-lambda)"
 	@echo "make deploy  sam deploy of infra/template.yaml (needs AWS credentials and the SAM CLI)"
 
@@ -53,11 +53,13 @@ serve: $(VENV)/.dev-installed
 	target/debug/failberry-local --moto-url $$url serve --port $(PORT)
 
 bench: $(VENV)/.dev-installed
-	$(CARGO) build --release -p failberry-ddns -p failberry-bench --bins
+	scripts/ensure-bench-tools
+	$(CARGO) build --release -p failberry-ddns -p failberry-ping -p failberry -p failberry-bench --bins
 	@set -euo pipefail; \
 	url=$$(scripts/moto start bench); \
 	trap 'scripts/moto stop bench' EXIT; \
-	target/release/failberry-bench --moto-url $$url --ddns target/release/ddns --floor target/release/echo-floor --sdk-floor target/release/sdk-floor
+	target/release/failberry-bench --moto-url $$url --ddns target/release/ddns --floor target/release/echo-floor --sdk-floor target/release/sdk-floor \
+		--ping target/release/ping --client target/release/failberry
 
 build: $(VENV)/.build-installed
 	rustup target add aarch64-unknown-linux-gnu

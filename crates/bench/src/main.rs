@@ -6,7 +6,17 @@
 //! - peak RSS of both (VmHWM after the first answer);
 //! - per-request latency (p50/p99) of a signed update through the handler against moto, beside a
 //!   bare Route53 read against the same moto.
+//!
+//! And the ping function's and health endpoint's (issue 4):
+//!
+//! - one ping invocation over 200 loopback targets, 20 of which hang: wall time against the
+//!   per-target timeout, PutMetricData calls, and the release bootstrap's peak RSS beside the echo
+//!   floor's;
+//! - `failberry health serve` against nginx serving a static 200 under the same `wrk` load, its
+//!   peak RSS, and `GET /` while 5,000 idle connections are held open.
 
+mod health;
+mod ping;
 mod runtime_api;
 
 use std::path::{Path, PathBuf};
@@ -22,7 +32,9 @@ use failberry_proto::Signer;
 use runtime_api::RuntimeApi;
 
 #[derive(Parser)]
-#[command(about = "Cold start, memory and latency of the ddns function beside a baseline")]
+#[command(
+    about = "Cold start, memory and latency of the ddns and ping functions and the health endpoint beside a baseline"
+)]
 struct Cli {
     #[arg(long, env = "AWS_ENDPOINT_URL")]
     moto_url: String,
@@ -35,6 +47,15 @@ struct Cli {
     /// The echo function plus AWS SDK start-up.
     #[arg(long, default_value = "target/release/sdk-floor")]
     sdk_floor: PathBuf,
+    /// The release ping bootstrap.
+    #[arg(long, default_value = "target/release/ping")]
+    ping: PathBuf,
+    /// The release Pi client (for `failberry health serve`).
+    #[arg(long, default_value = "target/release/failberry")]
+    client: PathBuf,
+    /// Ping invocations (in process, and of the release bootstrap).
+    #[arg(long, default_value_t = 5)]
+    ping_runs: usize,
     /// Cold starts of each binary.
     #[arg(long, default_value_t = 21)]
     runs: usize,
@@ -46,6 +67,7 @@ struct Cli {
 struct ColdStart {
     elapsed: Duration,
     peak_rss_kb: u64,
+    body: bytes::Bytes,
 }
 
 fn peak_rss_kb(pid: u32) -> u64 {
@@ -102,6 +124,7 @@ async fn cold_start(
     Ok(ColdStart {
         elapsed,
         peak_rss_kb,
+        body: answer.body,
     })
 }
 
@@ -170,7 +193,14 @@ fn myip_event() -> serde_json::Value {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    for bin in [&cli.ddns, &cli.floor, &cli.sdk_floor] {
+    let nofile = health::raise_nofile();
+    for bin in [
+        &cli.ddns,
+        &cli.floor,
+        &cli.sdk_floor,
+        &cli.ping,
+        &cli.client,
+    ] {
         anyhow::ensure!(
             bin.exists(),
             "{} is missing: `make bench` builds it",
@@ -326,5 +356,295 @@ async fn main() -> anyhow::Result<()> {
         h99.as_secs_f64() / m99.as_secs_f64()
     );
     println!("\nEvery update changes the record (a new address each time), so each one makes three emulator calls.");
+
+    ping_figures(&cli, &sdk, &bucket, &function_env, floor_kb).await?;
+    health_figures(&cli, nofile).await?;
+    Ok(())
+}
+
+/// Issue 4: one ping invocation over 200 loopback targets, 20 of which hang.
+async fn ping_figures(
+    cli: &Cli,
+    sdk: &aws_config::SdkConfig,
+    bucket: &str,
+    function_env: &[(&str, String)],
+    floor_kb: u64,
+) -> anyhow::Result<()> {
+    const KEY: &str = "ping-bench.json";
+    let (ok, hanging) = (ping::start_ok().await?, ping::start_hanging().await?);
+    emulator::s3_client(sdk)
+        .put_object()
+        .bucket(bucket)
+        .key(KEY)
+        .body(ping::document(ok, hanging).into_bytes().into())
+        .send()
+        .await
+        .context("putting the targets document")?;
+    let timeout = ping::TIMEOUT;
+    println!(
+        "\nping: {} targets on 127.0.0.1, {} of which accept and never answer; timeout {} each, \
+         concurrency {}; {} invocations each way (medians)",
+        ping::TARGETS,
+        ping::HANGING,
+        ms(timeout),
+        ping::CONCURRENCY,
+        cli.ping_runs
+    );
+
+    // In process, against moto: the run's own wall time and its PutMetricData requests.
+    let app = failberry_ping::AwsPing::from_clients(
+        aws_sdk_cloudwatch::Client::new(sdk),
+        emulator::s3_client(sdk),
+        failberry_ping::Settings {
+            config_bucket: bucket.to_string(),
+            config_key: KEY.to_string(),
+            config_max_age: Duration::from_secs(300),
+        },
+        failberry_ping::SystemClock,
+    );
+    let (mut wall, mut last) = (vec![], None);
+    for _ in 0..cli.ping_runs {
+        let r = ping::run_in_process(&app).await?;
+        anyhow::ensure!(
+            r.up == ping::TARGETS - ping::HANGING && r.down == ping::HANGING,
+            "ping run judged {} up and {} down, want {} and {}: {:?}",
+            r.up,
+            r.down,
+            ping::TARGETS - ping::HANGING,
+            ping::HANGING,
+            r.reasons
+        );
+        anyhow::ensure!(!r.lost, "the ping run lost metrics");
+        wall.push(r.wall);
+        last = Some(r);
+    }
+    let last = last.context("--ping-runs must be at least 1")?;
+    let wall = median(&mut wall);
+    // The invocation's two halves on their own: the probes, and PutMetricData on moto.
+    let document = ping::document(ok, hanging);
+    let (mut probes_t, mut publish_t) = (vec![], vec![]);
+    for _ in 0..cli.ping_runs {
+        probes_t.push(ping::probes_alone(&document).await?);
+        publish_t
+            .push(ping::publish_alone(aws_sdk_cloudwatch::Client::new(sdk), &last.metrics).await?);
+    }
+    let (probes_t, publish_t) = (median(&mut probes_t), median(&mut publish_t));
+
+    // The release bootstrap through the local Runtime API: wall time to its answer and peak RSS,
+    // free of the bench's own memory.
+    let mut env: Vec<(&str, String)> = function_env
+        .iter()
+        .filter(|(k, _)| !k.starts_with("CONFIG_"))
+        .cloned()
+        .collect();
+    env.push(("PING_CONFIG_BUCKET", bucket.to_string()));
+    env.push(("PING_CONFIG_KEY", KEY.to_string()));
+    let event = include_str!("../../../events/ping-schedule.json").to_string();
+    let (mut boot_t, mut boot_rss, mut boot_requests) = (vec![], vec![], vec![]);
+    for _ in 0..cli.ping_runs {
+        let c = cold_start(&cli.ping, &env, event.clone()).await?;
+        let summary: serde_json::Value = serde_json::from_slice(&c.body)?;
+        anyhow::ensure!(
+            summary["down"] == ping::HANGING,
+            "the ping bootstrap judged {} down, want {}",
+            summary["down"],
+            ping::HANGING
+        );
+        boot_requests.push(summary["metrics"]["requests"].as_u64().unwrap_or(0));
+        boot_t.push(c.elapsed);
+        boot_rss.push(c.peak_rss_kb);
+    }
+    let (boot_ms, boot_kb, boot_req) = (
+        median(&mut boot_t),
+        median(&mut boot_rss),
+        median(&mut boot_requests),
+    );
+
+    let ratio = wall.as_secs_f64() / timeout.as_secs_f64();
+    println!(
+        "{:<52} {:>12} {:>14} {:>7.2}x  ≤1.1x: {}",
+        "one run, in process (wall / per-target timeout)",
+        ms(wall),
+        ms(timeout),
+        ratio,
+        verdict(ratio <= 1.1)
+    );
+    println!(
+        "{:<52} {:>12} {:>14} {:>7.2}x  (the probes alone: what the timeout bounds)",
+        "  of which probes (probe_all alone) / timeout",
+        ms(probes_t),
+        ms(timeout),
+        probes_t.as_secs_f64() / timeout.as_secs_f64(),
+    );
+    println!(
+        "{:<52} {:>12} {:>14} {:>8}  (the emulator's time, not the function's)",
+        "  of which PutMetricData on moto (the sink alone)",
+        ms(publish_t),
+        "",
+        "",
+    );
+    let boot_ratio = boot_ms.as_secs_f64() / timeout.as_secs_f64();
+    println!(
+        "{:<52} {:>12} {:>14} {:>7.2}x  (context: process start, config read, probes, PutMetricData)",
+        "release bootstrap: start → answer / timeout",
+        ms(boot_ms),
+        ms(timeout),
+        boot_ratio,
+    );
+    // The fewest the API allows: every datum fits one request (1000 datums, 1 MB).
+    let fewest = last
+        .datums
+        .div_ceil(failberry_ping::metrics::MAX_DATUMS_PER_REQUEST);
+    println!(
+        "{:<52} {:>12} {:>14} {:>8}  = fewest: {}",
+        format!(
+            "PutMetricData calls ({} datums, {} samples)",
+            last.datums, last.datapoints
+        ),
+        format!("{} ({} att.)", last.requests, last.attempts),
+        format!("{fewest} (fewest)"),
+        "",
+        verdict(last.requests == fewest && boot_req == fewest as u64)
+    );
+    println!(
+        "{:<52} {:>12} {:>14} {:>7.2}x  (baseline: the echo floor, this run)",
+        "release bootstrap peak RSS after its answer",
+        mb(boot_kb),
+        mb(floor_kb),
+        boot_kb as f64 / floor_kb.max(1) as f64
+    );
+    Ok(())
+}
+
+/// Issue 4: `failberry health serve` against nginx, and under 5,000 idle connections.
+async fn health_figures(cli: &Cli, nofile: u64) -> anyhow::Result<()> {
+    println!(
+        "\nhealth endpoint: `wrk -t{} -c{} -d{}s` on 127.0.0.1, one run each; nginx {} serving a \
+         static 200 with worker_processes auto",
+        health::WRK_THREADS,
+        health::WRK_CONNECTIONS,
+        health::WRK_SECONDS,
+        nginx_version().await
+    );
+    let dir = health::temp_dir()?;
+    let result = health_runs(cli, &dir, nofile).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn nginx_version() -> String {
+    let out = tokio::process::Command::new(health::nginx_bin())
+        .arg("-v")
+        .output()
+        .await;
+    out.ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stderr)
+                .trim()
+                .rsplit('/')
+                .next()
+                .map(str::to_string)
+        })
+        .unwrap_or_default()
+}
+
+async fn health_runs(cli: &Cli, dir: &Path, nofile: u64) -> anyhow::Result<()> {
+    // nginx first, stopped before the endpoint starts, so neither shares the cores.
+    let nginx_port = health::free_port()?;
+    let mut nginx = health::start_nginx(dir, nginx_port).await?;
+    let nginx_rps = health::wrk(nginx_port).await?;
+    let nginx_pid = nginx.id().unwrap_or(0);
+    let workers = health::children(nginx_pid);
+    let worker_kb = workers.iter().map(|p| peak_rss_kb(*p)).max().unwrap_or(0);
+    let master_kb = peak_rss_kb(nginx_pid);
+    health::stop(&mut nginx).await;
+
+    let port = health::free_port()?;
+    let mut endpoint = health::start_health(&cli.client, port).await?;
+    let pid = endpoint.id().unwrap_or(0);
+    let result = async {
+        let rps = health::wrk(port).await?;
+        let after_wrk_kb = peak_rss_kb(pid);
+        // GET / on a fresh connection, first with nothing else open, then with the idle ones.
+        let mut quiet = Vec::new();
+        for _ in 0..21 {
+            quiet.push(health::get_root(port).await?);
+        }
+        anyhow::ensure!(
+            nofile >= health::IDLE_CONNECTIONS as u64 + 256,
+            "the open-file limit is {nofile}: too low to hold {} connections",
+            health::IDLE_CONNECTIONS
+        );
+        let held = health::open_idle(port, health::IDLE_CONNECTIONS).await?;
+        // Let the endpoint accept the last of them before measuring.
+        let until = Instant::now() + Duration::from_secs(5);
+        while health::open_fds(pid) < health::IDLE_CONNECTIONS && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let fds = health::open_fds(pid);
+        let mut busy = Vec::new();
+        for _ in 0..21 {
+            busy.push(health::get_root(port).await?);
+        }
+        let held_kb = peak_rss_kb(pid);
+        let still_open = fds >= health::IDLE_CONNECTIONS;
+        drop(held);
+        Ok((
+            rps,
+            after_wrk_kb,
+            median(&mut quiet),
+            median(&mut busy),
+            held_kb,
+            fds,
+            still_open,
+        ))
+    }
+    .await;
+    health::stop(&mut endpoint).await;
+    let (rps, after_wrk_kb, quiet, busy, held_kb, fds, still_open) = result?;
+
+    println!(
+        "{:<52} {:>12} {:>14} {:>8}  goal",
+        "figure", "endpoint", "nginx", "ratio"
+    );
+    let ratio = rps / nginx_rps;
+    println!(
+        "{:<52} {:>12.0} {:>14.0} {:>7.2}x  ≥1.0x: {}",
+        "requests/s, GET /",
+        rps,
+        nginx_rps,
+        ratio,
+        verdict(ratio >= 1.0)
+    );
+    println!(
+        "{:<52} {:>12} {:>14} {:>7.2}x  <5 MB: {}  (nginx: largest of {} workers; master {})",
+        "peak RSS after wrk",
+        mb(after_wrk_kb),
+        mb(worker_kb),
+        after_wrk_kb as f64 / worker_kb.max(1) as f64,
+        verdict(after_wrk_kb < 5 * 1024),
+        workers.len(),
+        mb(master_kb)
+    );
+    println!(
+        "{:<52} {:>12} {:>14} {:>7.2}x  answers 200 while held: {}  (baseline: no idle connections)",
+        format!("GET / with {} idle connections held, median", health::IDLE_CONNECTIONS),
+        ms(busy),
+        ms(quiet),
+        busy.as_secs_f64() / quiet.as_secs_f64(),
+        verdict(still_open)
+    );
+    println!(
+        "{:<52} {:>12} {:>14} {:>7.2}x  <5 MB: {}  ({} fds open in the endpoint)",
+        format!(
+            "peak RSS with {} idle connections",
+            health::IDLE_CONNECTIONS
+        ),
+        mb(held_kb),
+        mb(after_wrk_kb),
+        held_kb as f64 / after_wrk_kb.max(1) as f64,
+        verdict(held_kb < 5 * 1024),
+        fds
+    );
     Ok(())
 }
