@@ -9,7 +9,7 @@ export RUN_DIR := $(CURDIR)/.run
 .PHONY: help demo test serve bench build lint deploy clean
 
 help:
-	@echo "make demo    the DDNS story end to end on a local stack (moto, no AWS account)"
+	@echo "make demo    the DDNS and failover stories end to end on a local stack (moto, no AWS account)"
 	@echo "make test    every test: unit, integration against moto, real ddclient, template checks"
 	@echo "make serve   the local stack on 127.0.0.1:$(PORT) until Ctrl-C (PORT= to change)"
 	@echo "make bench   cold start, memory and latency figures beside a baseline (installs nginx, wrk)"
