@@ -70,87 +70,53 @@ async fn status_follows_the_datapoints() {
     let minutes = |range: std::ops::Range<i64>, v: f64| {
         range.map(|m| (now - 60 * m + 5, v)).collect::<Vec<_>>()
     };
+    let status = || async {
+        decide(
+            &observe(&clients, &stack.zone_id, NAME, now, 10)
+                .await
+                .unwrap(),
+            "model",
+        )
+    };
+
     availability(&stack, wired, &minutes(0..10, 1.0)).await;
     availability(&stack, wireless, &minutes(0..10, 1.0)).await;
-    let status = decide(
-        &observe(&clients, &stack.zone_id, NAME, now, 10)
-            .await
-            .unwrap(),
-        "model",
-    );
+    let s = status().await;
+    assert_eq!(s.answer, Some(FailoverAnswer::Primary), "{}", render(&s));
     assert_eq!(
-        status.answer,
-        Some(FailoverAnswer::Primary),
-        "{}",
-        render(&status)
-    );
-    assert_eq!(
-        status.answers_with.as_deref(),
+        s.answers_with.as_deref(),
         Some("wired.home.example.com (alias)")
     );
-    assert_eq!(status.links.len(), 2);
-    assert!(
-        status
-            .links
-            .iter()
-            .all(|l| l.datapoints.iter().filter(|d| d.is_some()).count() >= 9),
-        "{}",
-        render(&status)
-    );
+    assert_eq!(s.links.len(), 2);
+    let seen =
+        |l: &failberry_ctl::status::LinkStatus| l.datapoints.iter().filter(|d| d.is_some()).count();
+    assert!(s.links.iter().all(|l| seen(l) >= 9), "{}", render(&s));
 
-    // The wire dies: its availability drops to zero for the last five minutes.
+    // The wire dies: two zero samples beside each earlier one in its last five minutes (as three
+    // probes a minute, two of them failing, would): the averages fall to 1/3, under the threshold.
     availability(&stack, wired, &minutes(0..5, 0.0)).await;
-    let later = now;
-    let status = decide(
-        &observe(&clients, &stack.zone_id, NAME, later, 10)
-            .await
-            .unwrap(),
-        "model",
-    );
-    // Averages over the periods: the five newest minutes hold a 1 and a 0 → 0.5, not below 0.5.
-    // Push them under the threshold with more zeros, as three probes a minute would.
+    availability(&stack, wired, &minutes(0..5, 0.0)).await;
+    let s = status().await;
     assert!(
-        status.links[0]
+        s.links[0]
             .datapoints
             .iter()
             .rev()
             .take(5)
-            .all(|d| d.is_some_and(|v| v <= 0.5)),
+            .all(|d| d.is_some_and(|v| v < 0.5)),
         "{}",
-        render(&status)
+        render(&s)
     );
-    availability(&stack, wired, &minutes(0..5, 0.0)).await;
-    let status = decide(
-        &observe(&clients, &stack.zone_id, NAME, later, 10)
-            .await
-            .unwrap(),
-        "model",
-    );
+    assert_eq!(s.answer, Some(FailoverAnswer::Secondary), "{}", render(&s));
     assert_eq!(
-        status.answer,
-        Some(FailoverAnswer::Secondary),
-        "{}",
-        render(&status)
-    );
-    assert_eq!(
-        status.answers_with.as_deref(),
+        s.answers_with.as_deref(),
         Some("wireless.home.example.com (alias)")
     );
 
     // Both links dead: Route 53 answers the primary (fail-safe).
     availability(&stack, wireless, &minutes(0..5, 0.0)).await;
     availability(&stack, wireless, &minutes(0..5, 0.0)).await;
-    let status = decide(
-        &observe(&clients, &stack.zone_id, NAME, later, 10)
-            .await
-            .unwrap(),
-        "model",
-    );
-    assert_eq!(
-        status.answer,
-        Some(FailoverAnswer::Primary),
-        "{}",
-        render(&status)
-    );
-    assert!(status.reason.contains("both"), "{}", status.reason);
+    let s = status().await;
+    assert_eq!(s.answer, Some(FailoverAnswer::Primary), "{}", render(&s));
+    assert!(s.reason.contains("both"), "{}", s.reason);
 }
