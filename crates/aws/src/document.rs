@@ -100,7 +100,8 @@ impl S3Documents {
     }
 }
 
-/// One line for an SDK error: its code and message when the service sent them.
+/// One line for any AWS SDK error (every service shares `SdkError`): its code and message when
+/// the service sent them.
 pub fn describe<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
     e: &aws_sdk_s3::error::SdkError<E, R>,
 ) -> String {

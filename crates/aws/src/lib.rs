@@ -5,5 +5,23 @@
 pub mod document;
 pub mod retry;
 
-pub use document::{DocumentCache, DocumentError, DocumentSource, Fetched, S3Documents};
-pub use retry::{retry, Backoff};
+pub use document::{describe, DocumentCache, DocumentError, DocumentSource, Fetched, S3Documents};
+
+/// A Lambda's required environment variable; the error names it (read only in `main`).
+pub fn required_env(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))
+}
+pub use retry::{retry, transient, Backoff};
+
+/// An optional environment variable holding whole seconds; a value that is not one is an error
+/// naming it, never silently replaced by the default.
+pub fn env_secs(name: &str, default: u64) -> Result<std::time::Duration, String> {
+    let secs = match std::env::var(name) {
+        Ok(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}={s:?} is not a number of seconds"))?,
+        Err(_) => default,
+    };
+    Ok(std::time::Duration::from_secs(secs))
+}

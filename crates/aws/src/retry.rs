@@ -5,6 +5,9 @@
 use std::future::Future;
 use std::time::Duration;
 
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
     /// Attempts in all, the first included.
@@ -58,6 +61,22 @@ where
             }
             result => return (result, attempt),
         }
+    }
+}
+
+/// Whether an AWS SDK error is worth retrying: the request never got a clean answer (timeout,
+/// dispatch, unreadable response), the service is overloaded (5xx, 429), or it answered one of
+/// the throttling `codes` the caller names for its service.
+pub fn transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>, codes: &[&str]) -> bool {
+    match e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(s) => {
+            let status = s.raw().status().as_u16();
+            status >= 500 || status == 429 || e.code().is_some_and(|c| codes.contains(&c))
+        }
+        _ => false,
     }
 }
 

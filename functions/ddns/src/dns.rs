@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::net::IpAddr;
 
+use aws_sdk_route53::config::http::HttpResponse;
 use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
 use aws_sdk_route53::types::{
@@ -65,19 +66,13 @@ const RETRYABLE_CODES: &[&str] = &[
     "ServiceUnavailable",
 ];
 
-fn retryable<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
-    match e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ServiceError(_) => e.code().is_some_and(|c| RETRYABLE_CODES.contains(&c)),
-        _ => false,
-    }
+fn retryable<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    failberry_aws::transient(e, RETRYABLE_CODES)
 }
 
 /// `PriorRequestNotComplete` is a modelled error of ChangeResourceRecordSets: match the variant,
 /// since a variant built without wire metadata carries no code.
-fn change_retryable<R>(e: &SdkError<ChangeResourceRecordSetsError, R>) -> bool {
+fn change_retryable(e: &SdkError<ChangeResourceRecordSetsError, HttpResponse>) -> bool {
     retryable(e)
         || matches!(
             e.as_service_error(),
@@ -90,13 +85,9 @@ fn to_dns_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
     attempts: u32,
     retryable: bool,
 ) -> DnsError {
-    let what = match (e.code(), e.message()) {
-        (Some(c), Some(m)) => format!("{c}: {m}"),
-        (Some(c), None) => c.to_string(),
-        _ => format!("{e:?}").chars().take(200).collect(),
-    };
     let what = format!(
-        "{what} (after {attempts} attempt{})",
+        "{} (after {attempts} attempt{})",
+        failberry_aws::describe(&e),
         if attempts == 1 { "" } else { "s" }
     );
     if retryable {

@@ -1,12 +1,6 @@
-use std::time::Duration;
-
 use aws_config::retry::RetryConfig;
 use failberry_ddns::{AwsDdns, Settings, SystemClock};
 use lambda_http::{run, service_fn, Error, Request};
-
-fn env(name: &str) -> Result<String, Error> {
-    std::env::var(name).map_err(|_| format!("environment variable {name} is not set").into())
-}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -15,14 +9,9 @@ async fn main() -> Result<(), Error> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let settings = Settings {
-        config_bucket: env("CONFIG_BUCKET")?,
+        config_bucket: failberry_aws::required_env("CONFIG_BUCKET")?,
         config_key: std::env::var("CONFIG_KEY").unwrap_or_else(|_| "ddns.json".into()),
-        config_max_age: Duration::from_secs(
-            env("CONFIG_MAX_AGE_SECS")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(10),
-        ),
+        config_max_age: failberry_aws::env_secs("CONFIG_MAX_AGE_SECS", 10)?,
         nonce_prefix: std::env::var("NONCE_PREFIX").unwrap_or_else(|_| "nonces/".into()),
     };
     let sdk = aws_config::load_from_env().await;

@@ -60,7 +60,7 @@ impl NonceStore for S3Nonces {
             Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
                 // 409 is S3's answer when a concurrent conditional write on the key is in flight.
                 Some(412) | Some(409) => Ok(Claim::Replayed),
-                _ => Err(failberry_aws::document::describe(&e)),
+                _ => Err(failberry_aws::describe(&e)),
             },
         }
     }

@@ -50,26 +50,7 @@ const RETRYABLE_CODES: &[&str] = &[
 ];
 
 fn retryable<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
-    match e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ServiceError(s) => {
-            let status = s.raw().status().as_u16();
-            status >= 500 || status == 429 || e.code().is_some_and(|c| RETRYABLE_CODES.contains(&c))
-        }
-        _ => false,
-    }
-}
-
-fn describe<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
-    e: &SdkError<E, R>,
-) -> String {
-    match (e.code(), e.message()) {
-        (Some(code), Some(msg)) => format!("{code}: {msg}"),
-        (Some(code), None) => code.to_string(),
-        _ => format!("{e:?}").chars().take(300).collect(),
-    }
+    failberry_aws::transient(e, RETRYABLE_CODES)
 }
 
 fn to_sdk(d: &Datum, timestamp: SystemTime) -> MetricDatum {
@@ -119,7 +100,10 @@ impl MetricSink for CloudWatchSink {
                 }
                 Ok((Err(e), attempts)) => {
                     delivery.attempts += attempts;
-                    format!("{} (after {attempts} attempts)", describe(&e))
+                    format!(
+                        "{} (after {attempts} attempts)",
+                        failberry_aws::describe(&e)
+                    )
                 }
                 Err(_) => "the invocation's deadline came first".to_string(),
             };
