@@ -62,6 +62,22 @@ struct Cli {
     /// Signed updates for the latency figures.
     #[arg(long, default_value_t = 300)]
     requests: usize,
+    /// Measure only these parts (repeatable); all of them by default.
+    #[arg(long, value_enum)]
+    only: Vec<Part>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    Ddns,
+    Ping,
+    Health,
+}
+
+impl Cli {
+    fn measures(&self, part: Part) -> bool {
+        self.only.is_empty() || self.only.contains(&part)
+    }
 }
 
 struct ColdStart {
@@ -231,6 +247,27 @@ async fn main() -> anyhow::Result<()> {
         cli.moto_url
     );
 
+    if cli.measures(Part::Ddns) {
+        ddns_figures(&cli, &sdk, &bucket, &seeded, &function_env).await?;
+    }
+    if cli.measures(Part::Ping) {
+        ping_figures(&cli, &sdk, &bucket, &function_env).await?;
+    }
+    if cli.measures(Part::Health) {
+        health_figures(&cli, nofile).await?;
+    }
+    Ok(())
+}
+
+/// The ddns issue's figures: cold start and RSS beside the echo and SDK floors, and warm latency
+/// through the handler beside a bare Route53 read.
+async fn ddns_figures(
+    cli: &Cli,
+    sdk: &aws_config::SdkConfig,
+    bucket: &str,
+    seeded: &seed::Seeded,
+    function_env: &[(&str, String)],
+) -> anyhow::Result<()> {
     // Interleave the two binaries so machine noise hits both alike.
     let (mut floor_t, mut floor_rss, mut ddns_t, mut ddns_rss, mut update_t) =
         (vec![], vec![], vec![], vec![], vec![]);
@@ -240,16 +277,16 @@ async fn main() -> anyhow::Result<()> {
         let f = cold_start(&cli.floor, &[], echo.clone()).await?;
         floor_t.push(f.elapsed);
         floor_rss.push(f.peak_rss_kb);
-        let s = cold_start(&cli.sdk_floor, &function_env, echo.clone()).await?;
+        let s = cold_start(&cli.sdk_floor, function_env, echo.clone()).await?;
         sdk_t.push(s.elapsed);
         sdk_rss.push(s.peak_rss_kb);
-        let d = cold_start(&cli.ddns, &function_env, myip_event().to_string()).await?;
+        let d = cold_start(&cli.ddns, function_env, myip_event().to_string()).await?;
         ddns_t.push(d.elapsed);
         ddns_rss.push(d.peak_rss_kb);
         let ip = format!("81.2.{}.{}", 70 + i / 200, 1 + i % 200);
         let u = cold_start(
             &cli.ddns,
-            &function_env,
+            function_env,
             signed_update_event(&ip, &format!("{:032x}", fastrand::u128(..))).to_string(),
         )
         .await?;
@@ -308,12 +345,12 @@ async fn main() -> anyhow::Result<()> {
 
     // Warm latency through the handler, in process, against moto.
     let app = Arc::new(emulator::ddns(
-        &sdk,
-        &bucket,
+        sdk,
+        bucket,
         Duration::from_secs(10),
         SystemClock,
     ));
-    let route53 = emulator::route53_client(&sdk);
+    let route53 = emulator::route53_client(sdk);
     let (mut handler_t, mut moto_t) = (Vec::new(), Vec::new());
     for i in 0..cli.requests {
         let ip = format!("81.2.{}.{}", 100 + i / 200, 1 + i % 200);
@@ -357,29 +394,30 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("\nEvery update changes the record (a new address each time), so each one makes three emulator calls.");
 
-    ping_figures(&cli, &sdk, &bucket, &function_env, floor_kb).await?;
-    health_figures(&cli, nofile).await?;
     Ok(())
 }
 
-/// Issue 4: one ping invocation over 200 loopback targets, 20 of which hang.
+/// Issue 4: one ping invocation over 200 loopback targets, 20 of which hang, each way the
+/// function can publish: PutMetricData (to moto here) and EMF log lines (no API call).
 async fn ping_figures(
     cli: &Cli,
     sdk: &aws_config::SdkConfig,
     bucket: &str,
     function_env: &[(&str, String)],
-    floor_kb: u64,
 ) -> anyhow::Result<()> {
-    const KEY: &str = "ping-bench.json";
+    const API_KEY: &str = "ping-bench-api.json";
+    const EMF_KEY: &str = "ping-bench-emf.json";
     let (ok, hanging) = (ping::start_ok().await?, ping::start_hanging().await?);
-    emulator::s3_client(sdk)
-        .put_object()
-        .bucket(bucket)
-        .key(KEY)
-        .body(ping::document(ok, hanging).into_bytes().into())
-        .send()
-        .await
-        .context("putting the targets document")?;
+    for (key, emit) in [(API_KEY, "api"), (EMF_KEY, "emf")] {
+        emulator::s3_client(sdk)
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ping::document(ok, hanging, emit).into_bytes().into())
+            .send()
+            .await
+            .context("putting the targets document")?;
+    }
     let timeout = ping::TIMEOUT;
     println!(
         "\nping: {} targets on 127.0.0.1, {} of which accept and never answer; timeout {} each, \
@@ -391,37 +429,36 @@ async fn ping_figures(
         cli.ping_runs
     );
 
-    // In process, against moto: the run's own wall time and its PutMetricData requests.
-    let app = failberry_ping::AwsPing::from_clients(
-        aws_sdk_cloudwatch::Client::new(sdk),
-        emulator::s3_client(sdk),
-        failberry_ping::Settings {
-            config_bucket: bucket.to_string(),
-            config_key: KEY.to_string(),
-            config_max_age: Duration::from_secs(300),
-        },
-        failberry_ping::SystemClock,
-    );
-    let (mut wall, mut last) = (vec![], None);
+    // In process: the run's own wall time (config read, probes, publishing) each way.
+    let app = |key: &str| {
+        failberry_ping::AwsPing::from_clients(
+            aws_sdk_cloudwatch::Client::new(sdk),
+            emulator::s3_client(sdk),
+            failberry_ping::Settings {
+                config_bucket: bucket.to_string(),
+                config_key: key.to_string(),
+                config_max_age: Duration::from_secs(300),
+            },
+            failberry_ping::SystemClock,
+        )
+    };
+    let api_app = app(API_KEY);
+    // The bench's stdout is its report: the EMF lines go where Lambda's log pipe would take them.
+    let emf_app = app(EMF_KEY).with_emf(failberry_ping::EmfSink::new(std::io::sink()));
+    let (mut api_wall, mut emf_wall, mut last) = (vec![], vec![], None);
     for _ in 0..cli.ping_runs {
-        let r = ping::run_in_process(&app).await?;
-        anyhow::ensure!(
-            r.up == ping::TARGETS - ping::HANGING && r.down == ping::HANGING,
-            "ping run judged {} up and {} down, want {} and {}: {:?}",
-            r.up,
-            r.down,
-            ping::TARGETS - ping::HANGING,
-            ping::HANGING,
-            r.reasons
-        );
-        anyhow::ensure!(!r.lost, "the ping run lost metrics");
-        wall.push(r.wall);
+        let r = ping::run_in_process(&api_app).await?;
+        check_ping_run(&r)?;
+        api_wall.push(r.wall);
+        let e = ping::run_in_process(&emf_app).await?;
+        check_ping_run(&e)?;
+        emf_wall.push(e.wall);
         last = Some(r);
     }
     let last = last.context("--ping-runs must be at least 1")?;
-    let wall = median(&mut wall);
+    let (api_wall, emf_wall) = (median(&mut api_wall), median(&mut emf_wall));
     // The invocation's two halves on their own: the probes, and PutMetricData on moto.
-    let document = ping::document(ok, hanging);
+    let document = ping::document(ok, hanging, "api");
     let (mut probes_t, mut publish_t) = (vec![], vec![]);
     for _ in 0..cli.ping_runs {
         probes_t.push(ping::probes_alone(&document).await?);
@@ -430,73 +467,96 @@ async fn ping_figures(
     }
     let (probes_t, publish_t) = (median(&mut probes_t), median(&mut publish_t));
 
-    // The release bootstrap through the local Runtime API: wall time to its answer and peak RSS,
-    // free of the bench's own memory.
-    let mut env: Vec<(&str, String)> = function_env
-        .iter()
-        .filter(|(k, _)| !k.starts_with("CONFIG_"))
-        .cloned()
-        .collect();
-    env.push(("PING_CONFIG_BUCKET", bucket.to_string()));
-    env.push(("PING_CONFIG_KEY", KEY.to_string()));
+    // The release bootstrap through the local Runtime API, each way: wall time to its answer
+    // and peak RSS, free of the bench's own memory.
     let event = include_str!("../../../events/ping-schedule.json").to_string();
-    let (mut boot_t, mut boot_rss, mut boot_requests) = (vec![], vec![], vec![]);
+    let echo = serde_json::json!({"hello": "floor"}).to_string();
+    let mut floor_rss = vec![];
     for _ in 0..cli.ping_runs {
-        let c = cold_start(&cli.ping, &env, event.clone()).await?;
-        let summary: serde_json::Value = serde_json::from_slice(&c.body)?;
-        anyhow::ensure!(
-            summary["down"] == ping::HANGING,
-            "the ping bootstrap judged {} down, want {}",
-            summary["down"],
-            ping::HANGING
-        );
-        boot_requests.push(summary["metrics"]["requests"].as_u64().unwrap_or(0));
-        boot_t.push(c.elapsed);
-        boot_rss.push(c.peak_rss_kb);
+        floor_rss.push(cold_start(&cli.floor, &[], echo.clone()).await?.peak_rss_kb);
     }
-    let (boot_ms, boot_kb, boot_req) = (
-        median(&mut boot_t),
-        median(&mut boot_rss),
-        median(&mut boot_requests),
-    );
+    let floor_kb = median(&mut floor_rss);
+    let mut boot = Vec::new();
+    for key in [API_KEY, EMF_KEY] {
+        let mut env: Vec<(&str, String)> = function_env
+            .iter()
+            .filter(|(k, _)| !k.starts_with("CONFIG_"))
+            .cloned()
+            .collect();
+        env.push(("PING_CONFIG_BUCKET", bucket.to_string()));
+        env.push(("PING_CONFIG_KEY", key.to_string()));
+        let (mut t, mut rss, mut requests) = (vec![], vec![], vec![]);
+        for _ in 0..cli.ping_runs {
+            let c = cold_start(&cli.ping, &env, event.clone()).await?;
+            let summary: serde_json::Value = serde_json::from_slice(&c.body)?;
+            anyhow::ensure!(
+                summary["down"] == ping::HANGING,
+                "the ping bootstrap judged {} down, want {}",
+                summary["down"],
+                ping::HANGING
+            );
+            requests.push(summary["metrics"]["requests"].as_u64().unwrap_or(0));
+            t.push(c.elapsed);
+            rss.push(c.peak_rss_kb);
+        }
+        boot.push((median(&mut t), median(&mut rss), median(&mut requests)));
+    }
+    let [(boot_api_t, boot_api_kb, boot_req), (boot_emf_t, boot_emf_kb, _)] = boot[..] else {
+        unreachable!("two ways measured")
+    };
 
-    let ratio = wall.as_secs_f64() / timeout.as_secs_f64();
+    let over = |d: Duration| d.as_secs_f64() / timeout.as_secs_f64();
     println!(
-        "{:<52} {:>12} {:>14} {:>7.2}x  ≤1.1x: {}",
-        "one run, in process (wall / per-target timeout)",
-        ms(wall),
+        "{:<58} {:>10} {:>12} {:>7.2}x  ≤1.1x: {}",
+        "one run, EMF, in process (wall / per-target timeout)",
+        ms(emf_wall),
         ms(timeout),
-        ratio,
-        verdict(ratio <= 1.1)
+        over(emf_wall),
+        verdict(over(emf_wall) <= 1.1)
     );
     println!(
-        "{:<52} {:>12} {:>14} {:>7.2}x  (the probes alone: what the timeout bounds)",
-        "  of which probes (probe_all alone) / timeout",
+        "{:<58} {:>10} {:>12} {:>7.2}x  ≤1.1x: {}",
+        "release bootstrap, EMF: process start → answer / timeout",
+        ms(boot_emf_t),
+        ms(timeout),
+        over(boot_emf_t),
+        verdict(over(boot_emf_t) <= 1.1)
+    );
+    println!(
+        "{:<58} {:>10} {:>12} {:>7.2}x  ≤1.1x: {} (moto's ingest below)",
+        "one run, PutMetricData to moto, in process",
+        ms(api_wall),
+        ms(timeout),
+        over(api_wall),
+        verdict(over(api_wall) <= 1.1)
+    );
+    println!(
+        "{:<58} {:>10} {:>12} {:>7.2}x",
+        "release bootstrap, PutMetricData to moto",
+        ms(boot_api_t),
+        ms(timeout),
+        over(boot_api_t),
+    );
+    println!(
+        "{:<58} {:>10} {:>12} {:>7.2}x  (what the timeout bounds)",
+        "  the probes alone (probe_all) / timeout",
         ms(probes_t),
         ms(timeout),
-        probes_t.as_secs_f64() / timeout.as_secs_f64(),
+        over(probes_t),
     );
     println!(
-        "{:<52} {:>12} {:>14} {:>8}  (the emulator's time, not the function's)",
-        "  of which PutMetricData on moto (the sink alone)",
+        "{:<58} {:>10} {:>12} {:>8}  (the emulator's time, not the function's)",
+        "  one PutMetricData on moto alone (the sink)",
         ms(publish_t),
         "",
         "",
-    );
-    let boot_ratio = boot_ms.as_secs_f64() / timeout.as_secs_f64();
-    println!(
-        "{:<52} {:>12} {:>14} {:>7.2}x  (context: process start, config read, probes, PutMetricData)",
-        "release bootstrap: start → answer / timeout",
-        ms(boot_ms),
-        ms(timeout),
-        boot_ratio,
     );
     // The fewest the API allows: every datum fits one request (1000 datums, 1 MB).
     let fewest = last
         .datums
         .div_ceil(failberry_ping::metrics::MAX_DATUMS_PER_REQUEST);
     println!(
-        "{:<52} {:>12} {:>14} {:>8}  = fewest: {}",
+        "{:<58} {:>10} {:>12} {:>8}  = fewest: {}",
         format!(
             "PutMetricData calls ({} datums, {} samples)",
             last.datums, last.datapoints
@@ -506,13 +566,30 @@ async fn ping_figures(
         "",
         verdict(last.requests == fewest && boot_req == fewest as u64)
     );
-    println!(
-        "{:<52} {:>12} {:>14} {:>7.2}x  (baseline: the echo floor, this run)",
-        "release bootstrap peak RSS after its answer",
-        mb(boot_kb),
-        mb(floor_kb),
-        boot_kb as f64 / floor_kb.max(1) as f64
+    for (way, kb) in [("PutMetricData", boot_api_kb), ("EMF", boot_emf_kb)] {
+        println!(
+            "{:<58} {:>10} {:>12} {:>7.2}x  (baseline: the echo floor, this run)",
+            format!("release bootstrap peak RSS, {way}"),
+            mb(kb),
+            mb(floor_kb),
+            kb as f64 / floor_kb.max(1) as f64
+        );
+    }
+    Ok(())
+}
+
+/// Every in-process run must judge the hanging targets down, the others up, and lose nothing.
+fn check_ping_run(r: &ping::Run) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        r.up == ping::TARGETS - ping::HANGING && r.down == ping::HANGING,
+        "ping run judged {} up and {} down, want {} and {}: {:?}",
+        r.up,
+        r.down,
+        ping::TARGETS - ping::HANGING,
+        ping::HANGING,
+        r.reasons
     );
+    anyhow::ensure!(!r.lost, "the ping run lost metrics");
     Ok(())
 }
 

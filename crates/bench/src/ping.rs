@@ -61,8 +61,9 @@ pub async fn start_ok() -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
-/// The targets document: the first `HANGING` targets point at the hanging listener.
-pub fn document(ok: SocketAddr, hanging: SocketAddr) -> String {
+/// The targets document: the first `HANGING` targets point at the hanging listener; `emit` is
+/// `api` (PutMetricData) or `emf` (log lines).
+pub fn document(ok: SocketAddr, hanging: SocketAddr, emit: &str) -> String {
     let targets: Vec<serde_json::Value> = (0..TARGETS)
         .map(|i| {
             let addr = if i < HANGING { hanging } else { ok };
@@ -73,7 +74,7 @@ pub fn document(ok: SocketAddr, hanging: SocketAddr) -> String {
             })
         })
         .collect();
-    serde_json::json!({"concurrency": CONCURRENCY, "emit": "api", "targets": targets}).to_string()
+    serde_json::json!({"concurrency": CONCURRENCY, "emit": emit, "targets": targets}).to_string()
 }
 
 /// One in-process run's figures.
@@ -92,7 +93,15 @@ pub struct Run {
     pub metrics: failberry_ping::RunMetrics,
 }
 
-pub async fn run_in_process(ping: &failberry_ping::AwsPing) -> anyhow::Result<Run> {
+pub async fn run_in_process<S, A, E, K>(
+    ping: &failberry_ping::Ping<S, A, E, K>,
+) -> anyhow::Result<Run>
+where
+    S: failberry_aws::DocumentSource,
+    A: failberry_ping::MetricSink,
+    E: failberry_ping::MetricSink,
+    K: failberry_ping::Clock,
+{
     let started = Instant::now();
     let summary = ping
         .run(started + Duration::from_secs(60))

@@ -106,6 +106,17 @@ impl<S, A, E, K> Ping<S, A, E, K> {
         self.prober = prober;
         self
     }
+
+    /// Writes the EMF lines somewhere else than stdout (in-process callers, tests).
+    pub fn with_emf<F>(self, emf: F) -> Ping<S, A, F, K> {
+        Ping {
+            config: self.config,
+            prober: self.prober,
+            api: self.api,
+            emf,
+            clock: self.clock,
+        }
+    }
 }
 
 /// Time kept back from the Lambda deadline to log and return the summary.
