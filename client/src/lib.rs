@@ -40,25 +40,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             action: HealthAction::Serve(_),
         }) => {
             let config = HealthConfig::build(load_raw_config(&cli)?, &cli.overrides())?;
-            health_runtime()?.block_on(health::run(&config, shutdown_signal()))
+            current_thread()?.block_on(health::run(&config, shutdown_signal()))
         }
     }
 }
 
 fn current_thread() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-}
-
-/// `health serve` runs on up to two worker threads: with wrk on two cores this served about 1.4×
-/// the requests per second of one thread, for a few hundred KB more at peak. More threads would
-/// not help a ping target.
-fn health_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
         .enable_all()
         .build()
         .context("starting the async runtime")

@@ -60,6 +60,11 @@ links = {{ wired = "eth0", wireless = "wwan0", lte = "ppp0", spare = "usb0" }}
 }
 
 async fn start(tune: impl FnOnce(&mut HealthConfig)) -> Server {
+    start_on(None, tune).await
+}
+
+/// `threads`: how many threads serve (`None`: the endpoint's default for this machine).
+async fn start_on(threads: Option<usize>, tune: impl FnOnce(&mut HealthConfig)) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let sys = dir.path().join("sys-class-net");
     for (interface, state, flags) in [
@@ -74,7 +79,10 @@ async fn start(tune: impl FnOnce(&mut HealthConfig)) -> Server {
     let mut config = config(dir.path());
     tune(&mut config);
     let status = StatusSource::new(&config).with_sys_class_net(&sys);
-    let endpoint = Endpoint::with_status(&config, status);
+    let mut endpoint = Endpoint::with_status(&config, status);
+    if let Some(threads) = threads {
+        endpoint = endpoint.with_threads(threads);
+    }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -470,6 +478,38 @@ async fn shutdown_stops_listening_and_closes_idle_connections() {
         let got = read_until_closed(stream, PATIENCE).await;
         assert!(got.is_empty(), "{name}: {got:?}");
     }
+}
+
+#[tokio::test]
+async fn connections_handed_to_other_threads_are_served_and_closed_at_shutdown() {
+    // Three threads take connections in turn: six kept-alive connections put two on each.
+    let server = start_on(Some(3), |_| {}).await;
+    let addr = server.addr;
+    let mut clients = Vec::new();
+    for _ in 0..6 {
+        clients.push(Client::connect(addr).await);
+    }
+    for round in 0..2 {
+        for (i, client) in clients.iter_mut().enumerate() {
+            client.send(GET_ROOT).await;
+            let answer = client.answer(false).await;
+            assert_eq!(answer.status(), 200, "connection {i}, round {round}");
+        }
+    }
+    server.stop().await;
+    for (i, client) in clients.iter_mut().enumerate() {
+        let got = read_until_closed(&mut client.stream, PATIENCE).await;
+        assert!(got.is_empty(), "connection {i}: {got:?}");
+    }
+}
+
+#[tokio::test]
+async fn one_thread_serves_alone() {
+    let server = start_on(Some(1), |_| {}).await;
+    for _ in 0..3 {
+        assert_eq!(ask(server.addr, GET_ROOT).await.status(), 200);
+    }
+    server.stop().await;
 }
 
 #[tokio::test]
