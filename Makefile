@@ -5,8 +5,12 @@ VENV := .venv
 CARGO ?= cargo
 PORT ?= 8080
 export RUN_DIR := $(CURDIR)/.run
+# The Pi client as shipped: built on (or for) the machine that runs it, size-optimised and
+# statically linked, so it needs no particular glibc on the Pi.
+HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+CLIENT := target/$(HOST_TRIPLE)/pi/failberry
 
-.PHONY: help demo test serve bench build lint deploy clean
+.PHONY: help demo test serve bench build client lint deploy clean
 
 help:
 	@echo "make demo    the DDNS and failover stories end to end on a local stack (moto, no AWS account)"
@@ -14,6 +18,7 @@ help:
 	@echo "make serve   the local stack on 127.0.0.1:$(PORT) until Ctrl-C (PORT= to change)"
 	@echo "make bench   cold start, memory and latency figures beside a baseline (installs nginx, wrk)"
 	@echo "make build   release arm64 Lambda bootstraps (cargo-lambda)"
+	@echo "make client  the Pi client as shipped: small, static (run it on the Pi, or copy the binary)"
 	@echo "make deploy  sam deploy of infra/template.yaml (needs AWS credentials and the SAM CLI)"
 
 $(VENV)/.dev-installed: requirements-dev.txt
@@ -54,12 +59,18 @@ serve: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	scripts/ensure-bench-tools
-	$(CARGO) build --release -p failberry-ddns -p failberry-ping -p failberry -p failberry-bench --bins
+	$(CARGO) build --release -p failberry-ddns -p failberry-ping -p failberry-bench --bins
+	$(MAKE) client
 	@set -euo pipefail; \
 	url=$$(scripts/moto start bench); \
 	trap 'scripts/moto stop bench' EXIT; \
 	target/release/failberry-bench --moto-url $$url --ddns target/release/ddns --floor target/release/echo-floor --sdk-floor target/release/sdk-floor \
-		--ping target/release/ping --client target/release/failberry
+		--ping target/release/ping --client $(CLIENT)
+
+client:
+	@# RUSTFLAGS reaches only the --target build, never build scripts or proc macros.
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --profile pi --target $(HOST_TRIPLE) -p failberry --bin failberry
+	@echo "the Pi client: $(CLIENT) ($$(du -h $(CLIENT) | cut -f1))"
 
 build: $(VENV)/.build-installed
 	rustup target add aarch64-unknown-linux-gnu
