@@ -66,7 +66,7 @@ async fn status_follows_the_datapoints() {
         cloudwatch: aws_sdk_cloudwatch::Client::new(&stack.sdk),
     };
 
-    let now = (failberry_ddns::Clock::now(&failberry_ddns::SystemClock) / 60) * 60 - 600;
+    let now = (failberry_ddns::Clock::unix_secs(&failberry_ddns::SystemClock) / 60) * 60 - 600;
     let minutes = |range: std::ops::Range<i64>, v: f64| {
         range.map(|m| (now - 60 * m + 5, v)).collect::<Vec<_>>()
     };

@@ -176,7 +176,7 @@ fn verdict(ok: bool) -> &'static str {
 
 fn signed_update_event(ipv4: &str, nonce: &str) -> serde_json::Value {
     let body = serde_json::json!({
-        "hostname": seed::HOSTNAME, "ipv4": ipv4, "timestamp": SystemClock.now(), "nonce": nonce,
+        "hostname": seed::HOSTNAME, "ipv4": ipv4, "timestamp": SystemClock.unix_secs(), "nonce": nonce,
     })
     .to_string();
     let signer = Signer::new(seed::HOSTNAME, seed::SECRET);

@@ -216,7 +216,7 @@ pub async fn run(moto_url: &str, paths: &DemoPaths, out: &mut impl Write) -> any
     let http = reqwest::Client::new();
     let forged_body = serde_json::json!({
         "hostname": seed::HOSTNAME, "ipv4": "81.2.69.66",
-        "timestamp": SystemClock.now_secs(), "nonce": format!("{:032x}", fastrand::u128(..)),
+        "timestamp": failberry_ddns::Clock::unix_secs(&SystemClock), "nonce": format!("{:032x}", fastrand::u128(..)),
     })
     .to_string();
     let forger = Signer::new(seed::HOSTNAME, "a-guessed-secret-of-some-length");
@@ -330,14 +330,4 @@ async fn run_client(client: &Path, config: &Path, step: &str) -> anyhow::Result<
     Ok(ClientRun {
         success: out.status.success(),
     })
-}
-
-trait NowSecs {
-    fn now_secs(&self) -> i64;
-}
-
-impl NowSecs for SystemClock {
-    fn now_secs(&self) -> i64 {
-        failberry_ddns::Clock::now(self)
-    }
 }

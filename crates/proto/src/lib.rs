@@ -5,6 +5,7 @@
 //! bodies or re-implement signing themselves.
 
 pub mod address;
+pub mod clock;
 pub mod dyndns2;
 pub mod hostname;
 pub mod legacy;
@@ -12,6 +13,7 @@ pub mod secret;
 pub mod signing;
 pub mod update;
 
+pub use clock::{Clock, SystemClock};
 pub use secret::Secret;
 pub use signing::{SignError, Signer, KEY_ID_HEADER, SIGNATURE_HEADER};
 pub use update::{ErrorBody, MyIpResponse, UpdateRequest, UpdateResponse, UpdateStatus};

@@ -27,7 +27,7 @@ use crate::service::{Clock, Ddns};
 impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
     /// The Lambda handler body.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        let now = self.clock.now();
+        let now = self.clock.unix_secs();
         let path = req.uri().path().to_string();
         let method = req.method().clone();
         let result = match (path.as_str(), &method) {
@@ -139,7 +139,7 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
         if desired.is_empty() {
             match source_ip(req) {
                 Ok(ip) => desired = from_source(ip),
-                Err(e) => return e.into_response(self.clock.now()),
+                Err(e) => return e.into_response(self.clock.unix_secs()),
             }
         }
         let config = match self.config().await {

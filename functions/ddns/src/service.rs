@@ -16,28 +16,7 @@ use crate::error::ApiError;
 use crate::nonce::{Claim, NonceStore, S3Nonces};
 use crate::records::{plan, Desired};
 
-/// The time, injectable so the local stack can run an accelerated clock and tests a fixed one.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> i64;
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
-    }
-}
-
-impl<C: Clock + ?Sized> Clock for Arc<C> {
-    fn now(&self) -> i64 {
-        (**self).now()
-    }
-}
+pub use failberry_proto::clock::{Clock, SystemClock};
 
 /// What a change request achieved.
 #[derive(Debug, Clone, PartialEq, Eq)]

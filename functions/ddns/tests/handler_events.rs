@@ -68,8 +68,8 @@ impl DocumentSource for FakeDocs {
 struct FixedClock(i64);
 
 impl Clock for FixedClock {
-    fn now(&self) -> i64 {
-        self.0
+    fn now(&self) -> std::time::SystemTime {
+        failberry_proto::clock::from_unix_secs(self.0)
     }
 }
 

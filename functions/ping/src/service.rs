@@ -3,7 +3,6 @@
 //! the clock come in through traits, so the local stack can run it in-process at an accelerated
 //! clock and tests against fakes.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
@@ -19,26 +18,10 @@ use crate::probe::{probe_all, Observation, Prober};
 use crate::summary::{ProbeReport, Summary, TargetReport};
 use crate::verdict::judge;
 
-/// The time, injectable so the local stack can run the schedule at an accelerated clock: the
-/// metric timestamps and certificate days follow it.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> SystemTime;
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-}
-
-impl<C: Clock + ?Sized> Clock for Arc<C> {
-    fn now(&self) -> SystemTime {
-        (**self).now()
-    }
-}
+// The local stack runs the schedule at an accelerated clock: metric timestamps and certificate
+// days follow it.
+use failberry_proto::clock::unix_secs;
+pub use failberry_proto::clock::{Clock, SystemClock};
 
 /// Where the function finds its configuration.
 #[derive(Debug, Clone)]
@@ -252,13 +235,6 @@ pub fn deadline_from(deadline_ms: u64, now: SystemTime, now_instant: Instant) ->
     let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms);
     let left = deadline.duration_since(now).unwrap_or_default();
     now_instant + left.saturating_sub(DEADLINE_MARGIN)
-}
-
-fn unix_secs(t: SystemTime) -> i64 {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => d.as_secs() as i64,
-        Err(e) => -(e.duration().as_secs() as i64),
-    }
 }
 
 fn rfc3339(t: SystemTime) -> String {
