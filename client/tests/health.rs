@@ -185,7 +185,10 @@ async fn ask(addr: SocketAddr, request: &[u8]) -> Answer {
 }
 
 /// Reads until the server closes (a reset counts as closed) and returns what came.
-async fn read_until_closed(stream: &mut TcpStream, patience: Duration) -> Vec<u8> {
+async fn read_until_closed(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    patience: Duration,
+) -> Vec<u8> {
     let mut got = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -381,6 +384,20 @@ async fn a_slow_or_silent_client_is_dropped_after_the_header_timeout() {
         .await
         .unwrap();
     let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    // A head dribbled a byte every 50 ms: progress all along, but no complete head in time.
+    let (mut dribble, mut dribble_write) =
+        TcpStream::connect(server.addr).await.unwrap().into_split();
+    let dribbling = tokio::spawn(async move {
+        for byte in
+            b"GET / HTTP/1.1\r\nHost: pi\r\nX-Slow: 0123456789012345678901234567890123456789"
+        {
+            if dribble_write.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        dribble_write
+    });
     let mut idle = Client::connect(server.addr).await;
     idle.send(GET_ROOT).await;
     assert_eq!(idle.answer(false).await.status(), 200);
@@ -402,6 +419,15 @@ async fn a_slow_or_silent_client_is_dropped_after_the_header_timeout() {
             "{name}: dropped too early, after {took:?}"
         );
     }
+    // Dropped at the deadline, while it was still sending (the whole head takes 3.5 s).
+    let got = read_until_closed(&mut dribble, PATIENCE).await;
+    let took = opened.elapsed();
+    assert!(got.is_empty(), "dribbled head: {got:?}");
+    assert!(
+        took >= timeout - Duration::from_millis(100) && took < Duration::from_secs(2),
+        "dribbled head: dropped after {took:?}, want about {timeout:?}"
+    );
+    drop(dribbling.await.unwrap());
     server.stop().await;
 }
 
