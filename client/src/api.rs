@@ -343,8 +343,11 @@ mod tests {
         let config = |url: &str| {
             let overrides = crate::config::Overrides {
                 api_url: Some(url.into()),
-                hostname: Some("wireless.home.example.com".into()),
-                secret: Some("demo-secret-change-me-0123456789".into()),
+                ddns: crate::cli::DdnsSettings {
+                    hostname: Some("wireless.home.example.com".into()),
+                    secret: Some("demo-secret-change-me-0123456789".into()),
+                    ..Default::default()
+                },
                 ..Default::default()
             };
             DdnsConfig::build(Default::default(), &overrides).unwrap()

@@ -233,31 +233,14 @@ impl Cli {
         };
         match &self.command {
             Command::Ddns(args) => {
-                let s = &args.settings;
-                overrides.hostname = s.hostname.clone();
-                overrides.secret = s.secret.clone();
-                overrides.secret_file = s.secret_file.clone();
-                overrides.ipv4 = s.ipv4.clone();
-                overrides.ipv4_interface = s.ipv4_interface.clone();
-                overrides.ipv4_file = s.ipv4_file.clone();
-                overrides.ipv6 = s.ipv6.clone();
-                overrides.ipv6_interface = s.ipv6_interface.clone();
-                overrides.state_file = s.state_file.clone();
-                overrides.refresh_days = s.refresh_days;
+                overrides.ddns = args.settings.clone();
                 if let DdnsAction::Watch { interval } = &args.action {
                     overrides.interval_secs = *interval;
                 }
             }
             Command::Health(HealthArgs {
-                action: HealthAction::Serve(s),
-            }) => {
-                overrides.health_listen = s.listen.clone();
-                overrides.max_connections = s.max_connections;
-                overrides.header_timeout_secs = s.header_timeout;
-                overrides.write_timeout_secs = s.write_timeout;
-                overrides.links = (!s.links.is_empty()).then(|| s.links.clone());
-                overrides.state_file = s.state_file.clone();
-            }
+                action: HealthAction::Serve(settings),
+            }) => overrides.health = settings.clone(),
         }
         overrides
     }
@@ -292,9 +275,12 @@ mod tests {
         .expect("parses");
         let o = cli.overrides();
         assert_eq!(o.api_url.as_deref(), Some("http://127.0.0.1:1"));
-        assert_eq!(o.hostname.as_deref(), Some("wireless.home.example.com"));
-        assert_eq!(o.ipv4.as_deref(), Some("file"));
-        assert_eq!(o.ipv4_file, Some(PathBuf::from("/tmp/ip")));
+        assert_eq!(
+            o.ddns.hostname.as_deref(),
+            Some("wireless.home.example.com")
+        );
+        assert_eq!(o.ddns.ipv4.as_deref(), Some("file"));
+        assert_eq!(o.ddns.ipv4_file, Some(PathBuf::from("/tmp/ip")));
         assert!(matches!(
             cli.command,
             Command::Ddns(DdnsArgs {
@@ -333,18 +319,16 @@ mod tests {
         ])
         .expect("parses");
         let o = cli.overrides();
-        assert_eq!(o.health_listen.as_deref(), Some("127.0.0.1:9001"));
-        assert_eq!(o.max_connections, Some(50));
+        let h = &o.health;
+        assert_eq!(h.listen.as_deref(), Some("127.0.0.1:9001"));
+        assert_eq!(h.max_connections, Some(50));
+        assert_eq!(h.links, ["wired=eth0", "wireless=wwan0", "spare=usb0"]);
+        assert_eq!(h.state_file, Some(PathBuf::from("/tmp/s.json")));
+        assert_eq!(h.header_timeout, None);
         assert_eq!(
-            o.links,
-            Some(vec![
-                "wired=eth0".to_string(),
-                "wireless=wwan0".to_string(),
-                "spare=usb0".to_string()
-            ])
+            o.ddns.state_file, None,
+            "the health command's flags stay its own"
         );
-        assert_eq!(o.state_file, Some(PathBuf::from("/tmp/s.json")));
-        assert_eq!(o.header_timeout_secs, None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::cli::{DdnsSettings, HealthSettings};
 use failberry_proto::hostname::normalize_fqdn;
 use failberry_proto::Secret;
 use serde::Deserialize;
@@ -106,27 +107,15 @@ pub struct RawHealth {
     pub links: Option<BTreeMap<String, String>>,
 }
 
-/// Values from flags or environment variables; each one set wins over the file.
+/// Values from flags or environment variables, as clap parsed them; each one set wins over the
+/// file.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
     pub api_url: Option<String>,
-    pub hostname: Option<String>,
-    pub secret: Option<String>,
-    pub secret_file: Option<PathBuf>,
-    pub ipv4: Option<String>,
-    pub ipv4_interface: Option<String>,
-    pub ipv4_file: Option<PathBuf>,
-    pub ipv6: Option<String>,
-    pub ipv6_interface: Option<String>,
-    pub state_file: Option<PathBuf>,
+    pub ddns: DdnsSettings,
+    /// `ddns watch --interval`.
     pub interval_secs: Option<u64>,
-    pub refresh_days: Option<u64>,
-    pub health_listen: Option<String>,
-    pub max_connections: Option<usize>,
-    pub header_timeout_secs: Option<u64>,
-    pub write_timeout_secs: Option<u64>,
-    /// `NAME=INTERFACE` pairs; when given they replace the file's `health.links` as a whole.
-    pub links: Option<Vec<String>>,
+    pub health: HealthSettings,
 }
 
 impl RawConfig {
@@ -191,6 +180,7 @@ impl DdnsConfig {
     /// Lays `overrides` over `file` and checks every value.
     pub fn build(file: RawConfig, overrides: &Overrides) -> Result<Self, ConfigError> {
         let raw = file.ddns;
+        let flags = &overrides.ddns;
         let api_url = pick(&overrides.api_url, file.api.url).ok_or(ConfigError::Missing {
             key: "api.url",
             flag: "--api-url",
@@ -198,7 +188,7 @@ impl DdnsConfig {
         })?;
         let api_url = check_url(&api_url)?;
 
-        let hostname = pick(&overrides.hostname, raw.hostname).ok_or(ConfigError::Missing {
+        let hostname = pick(&flags.hostname, raw.hostname).ok_or(ConfigError::Missing {
             key: "ddns.hostname",
             flag: "--hostname",
             env: "FAILBERRY_HOSTNAME",
@@ -212,9 +202,8 @@ impl DdnsConfig {
         })?;
 
         // The secret and its file are one setting: the layer that names either one decides.
-        let (secret, secret_file) = if overrides.secret.is_some() || overrides.secret_file.is_some()
-        {
-            (overrides.secret.clone(), overrides.secret_file.clone())
+        let (secret, secret_file) = if flags.secret.is_some() || flags.secret_file.is_some() {
+            (flags.secret.clone(), flags.secret_file.clone())
         } else {
             (raw.secret, raw.secret_file)
         };
@@ -246,11 +235,11 @@ impl DdnsConfig {
             }
         };
 
-        let ipv4_interface = pick(&overrides.ipv4_interface, raw.ipv4_interface)
+        let ipv4_interface = pick(&flags.ipv4_interface, raw.ipv4_interface)
             .map(|name| check_interface("ddns.ipv4_interface", name))
             .transpose()?;
-        let ipv4_file = pick(&overrides.ipv4_file, raw.ipv4_file);
-        let ipv4 = match pick(&overrides.ipv4, raw.ipv4).as_deref().unwrap_or("myip") {
+        let ipv4_file = pick(&flags.ipv4_file, raw.ipv4_file);
+        let ipv4 = match pick(&flags.ipv4, raw.ipv4).as_deref().unwrap_or("myip") {
             "myip" => Ipv4Source::MyIp {
                 interface: ipv4_interface,
             },
@@ -274,10 +263,10 @@ impl DdnsConfig {
             }
         };
 
-        let ipv6_interface = pick(&overrides.ipv6_interface, raw.ipv6_interface)
+        let ipv6_interface = pick(&flags.ipv6_interface, raw.ipv6_interface)
             .map(|name| check_interface("ddns.ipv6_interface", name))
             .transpose()?;
-        let ipv6 = match pick(&overrides.ipv6, raw.ipv6).as_deref().unwrap_or("off") {
+        let ipv6 = match pick(&flags.ipv6, raw.ipv6).as_deref().unwrap_or("off") {
             "interface" => Ipv6Source::Interface(ipv6_interface.ok_or(ConfigError::Missing {
                 key: "ddns.ipv6_interface (needed by ddns.ipv6 = \"interface\")",
                 flag: "--ipv6-interface",
@@ -294,7 +283,7 @@ impl DdnsConfig {
             ));
         }
 
-        let state_file = pick(&overrides.state_file, raw.state_file)
+        let state_file = pick(&flags.state_file, raw.state_file)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_FILE));
         if state_file.as_os_str().is_empty() || state_file.file_name().is_none() {
             return Err(invalid(
@@ -314,7 +303,7 @@ impl DdnsConfig {
             ));
         }
         let refresh_days =
-            pick(&overrides.refresh_days, raw.refresh_days).unwrap_or(DEFAULT_REFRESH_DAYS);
+            pick(&flags.refresh_days, raw.refresh_days).unwrap_or(DEFAULT_REFRESH_DAYS);
         if !(1..=365).contains(&refresh_days) {
             return Err(invalid(
                 "ddns.refresh_days",
@@ -366,8 +355,9 @@ impl HealthConfig {
     /// Lays `overrides` over `file` and checks every value.
     pub fn build(file: RawConfig, overrides: &Overrides) -> Result<Self, ConfigError> {
         let raw = file.health;
-        let listen = pick(&overrides.health_listen, raw.listen)
-            .unwrap_or_else(|| DEFAULT_HEALTH_LISTEN.to_string());
+        let flags = &overrides.health;
+        let listen =
+            pick(&flags.listen, raw.listen).unwrap_or_else(|| DEFAULT_HEALTH_LISTEN.to_string());
         let listen = listen.trim().parse::<SocketAddr>().map_err(|_| {
             invalid(
                 "health.listen",
@@ -376,8 +366,8 @@ impl HealthConfig {
             )
         })?;
 
-        let max_connections = pick(&overrides.max_connections, raw.max_connections)
-            .unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        let max_connections =
+            pick(&flags.max_connections, raw.max_connections).unwrap_or(DEFAULT_MAX_CONNECTIONS);
         if !(1..=MAX_MAX_CONNECTIONS).contains(&max_connections) {
             return Err(invalid(
                 "health.max_connections",
@@ -387,17 +377,17 @@ impl HealthConfig {
         }
         let header_timeout = check_timeout(
             "health.header_timeout_secs",
-            pick(&overrides.header_timeout_secs, raw.header_timeout_secs)
+            pick(&flags.header_timeout, raw.header_timeout_secs)
                 .unwrap_or(DEFAULT_HEADER_TIMEOUT_SECS),
         )?;
         let write_timeout = check_timeout(
             "health.write_timeout_secs",
-            pick(&overrides.write_timeout_secs, raw.write_timeout_secs)
+            pick(&flags.write_timeout, raw.write_timeout_secs)
                 .unwrap_or(DEFAULT_WRITE_TIMEOUT_SECS),
         )?;
 
         // Like the secret, the links are one setting: the layer that names any link decides.
-        let links = match &overrides.links {
+        let links = match Some(&flags.links).filter(|pairs| !pairs.is_empty()) {
             Some(pairs) => {
                 let mut links = BTreeMap::new();
                 for pair in pairs {
@@ -445,7 +435,7 @@ impl HealthConfig {
             })
             .collect::<Result<BTreeMap<_, _>, _>>()?;
 
-        let ddns_state_file = pick(&overrides.state_file, file.ddns.state_file)
+        let ddns_state_file = pick(&flags.state_file, file.ddns.state_file)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_FILE));
 
         Ok(Self {
@@ -583,8 +573,11 @@ refresh_days = 2
     fn minimal() -> Overrides {
         Overrides {
             api_url: Some("http://127.0.0.1:5055".into()),
-            hostname: Some("wireless.home.example.com".into()),
-            secret: Some(SECRET.into()),
+            ddns: DdnsSettings {
+                hostname: Some("wireless.home.example.com".into()),
+                secret: Some(SECRET.into()),
+                ..DdnsSettings::default()
+            },
             ..Overrides::default()
         }
     }
@@ -624,12 +617,14 @@ refresh_days = 2
     #[test]
     fn flags_win_over_the_file() {
         let overrides = Overrides {
-            hostname: Some("other.example.com".into()),
-            ipv4: Some("file".into()),
-            ipv4_file: Some("/run/modem/ip".into()),
-            ipv6: Some("off".into()),
+            ddns: DdnsSettings {
+                hostname: Some("other.example.com".into()),
+                ipv4: Some("file".into()),
+                ipv4_file: Some("/run/modem/ip".into()),
+                ipv6: Some("off".into()),
+                ..DdnsSettings::default()
+            },
             interval_secs: Some(10),
-            secret_file: None,
             ..Overrides::default()
         };
         let cfg = build(&full_file(), overrides).expect("valid");
@@ -654,7 +649,10 @@ refresh_days = 2
         assert_eq!(cfg.secret.expose(), SECRET);
 
         let overrides = Overrides {
-            secret: Some("flag-secret-0123456789".into()),
+            ddns: DdnsSettings {
+                secret: Some("flag-secret-0123456789".into()),
+                ..DdnsSettings::default()
+            },
             ..Overrides::default()
         };
         let cfg = build(&text, overrides).expect("flag secret replaces the file's secret_file");
@@ -696,58 +694,58 @@ refresh_days = 2
             (
                 "single label hostname",
                 "",
-                with(|o| o.hostname = Some("localhost".into())),
+                with(|o| o.ddns.hostname = Some("localhost".into())),
                 "ddns.hostname = \"localhost\": not a fully qualified",
             ),
             (
                 "missing hostname",
                 "",
-                with(|o| o.hostname = None),
+                with(|o| o.ddns.hostname = None),
                 "ddns.hostname is not set",
             ),
             (
                 "short secret",
                 "",
-                with(|o| o.secret = Some("short".into())),
+                with(|o| o.ddns.secret = Some("short".into())),
                 "ddns.secret = \"<redacted>\": the secret has 5 characters",
             ),
             (
                 "no secret",
                 "",
-                with(|o| o.secret = None),
+                with(|o| o.ddns.secret = None),
                 "ddns.secret or ddns.secret_file is not set",
             ),
             (
                 "secret and file at once",
                 "",
-                with(|o| o.secret_file = Some("/x".into())),
+                with(|o| o.ddns.secret_file = Some("/x".into())),
                 "not both",
             ),
             (
                 "missing secret file",
                 "",
                 with(|o| {
-                    o.secret = None;
-                    o.secret_file = Some("/nonexistent/failberry-secret".into());
+                    o.ddns.secret = None;
+                    o.ddns.secret_file = Some("/nonexistent/failberry-secret".into());
                 }),
                 "ddns.secret_file = \"/nonexistent/failberry-secret\": unreadable",
             ),
             (
                 "interface source without interface",
                 "",
-                with(|o| o.ipv4 = Some("interface".into())),
+                with(|o| o.ddns.ipv4 = Some("interface".into())),
                 "ddns.ipv4_interface (needed by ddns.ipv4 = \"interface\") is not set",
             ),
             (
                 "file source without file",
                 "",
-                with(|o| o.ipv4 = Some("file".into())),
+                with(|o| o.ddns.ipv4 = Some("file".into())),
                 "ddns.ipv4_file (needed by ddns.ipv4 = \"file\") is not set",
             ),
             (
                 "ipv6 interface without interface",
                 "",
-                with(|o| o.ipv6 = Some("interface".into())),
+                with(|o| o.ddns.ipv6 = Some("interface".into())),
                 "ddns.ipv6_interface",
             ),
             (
@@ -771,13 +769,13 @@ refresh_days = 2
             (
                 "interface name with slash",
                 "",
-                with(|o| o.ipv4_interface = Some("../etc".into())),
+                with(|o| o.ddns.ipv4_interface = Some("../etc".into())),
                 "ddns.ipv4_interface = \"../etc\"",
             ),
             (
                 "interface name too long",
                 "",
-                with(|o| o.ipv6_interface = Some("a-very-long-interface-name".into())),
+                with(|o| o.ddns.ipv6_interface = Some("a-very-long-interface-name".into())),
                 "ddns.ipv6_interface",
             ),
             (
@@ -851,10 +849,13 @@ refresh_days = 2
         assert_eq!(cfg.ddns_state_file, PathBuf::from("/tmp/state.json"));
 
         let overrides = Overrides {
-            health_listen: Some("127.0.0.1:9000".into()),
-            max_connections: Some(20),
-            links: Some(vec!["lte=ppp0".into()]),
-            state_file: Some("/run/state.json".into()),
+            health: HealthSettings {
+                listen: Some("127.0.0.1:9000".into()),
+                max_connections: Some(20),
+                links: vec!["lte=ppp0".into()],
+                state_file: Some("/run/state.json".into()),
+                ..HealthSettings::default()
+            },
             ..Overrides::default()
         };
         let cfg = health(&text, overrides).expect("valid");
@@ -875,9 +876,15 @@ refresh_days = 2
 
     #[test]
     fn bad_health_values_are_refused_naming_the_key() {
-        let links = |pairs: &[&str]| Overrides {
-            links: Some(pairs.iter().map(|p| p.to_string()).collect()),
+        let flags = |settings: HealthSettings| Overrides {
+            health: settings,
             ..Overrides::default()
+        };
+        let links = |pairs: &[&str]| {
+            flags(HealthSettings {
+                links: pairs.iter().map(|p| p.to_string()).collect(),
+                ..HealthSettings::default()
+            })
         };
         let cases: Vec<(&str, &str, Overrides, &str)> = vec![
             (
@@ -889,10 +896,10 @@ refresh_days = 2
             (
                 "listen as a name",
                 "",
-                Overrides {
-                    health_listen: Some("localhost:9000".into()),
-                    ..Overrides::default()
-                },
+                flags(HealthSettings {
+                    listen: Some("localhost:9000".into()),
+                    ..HealthSettings::default()
+                }),
                 "health.listen = \"localhost:9000\"",
             ),
             (
@@ -910,10 +917,10 @@ refresh_days = 2
             (
                 "write timeout too long",
                 "",
-                Overrides {
-                    write_timeout_secs: Some(86_400),
-                    ..Overrides::default()
-                },
+                flags(HealthSettings {
+                    write_timeout: Some(86_400),
+                    ..HealthSettings::default()
+                }),
                 "health.write_timeout_secs = \"86400\"",
             ),
             (

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use failberry::api::ApiClient;
 use failberry::api::{local_now, ErrorClass};
+use failberry::cli::DdnsSettings;
 use failberry::config::{DdnsConfig, Overrides, RawConfig};
 use failberry::ddns::{self, Outcome, RunOptions, Updater};
 use failberry::detect::{DetectFuture, Detection, Detector};
@@ -181,11 +182,14 @@ impl Device {
     fn overrides(&self, api: &FakeApi) -> Overrides {
         Overrides {
             api_url: Some(api.url()),
-            hostname: Some(HOST.into()),
-            secret: Some(SECRET.into()),
-            ipv4: Some("file".into()),
-            ipv4_file: Some(self.ip_file()),
-            state_file: Some(self.state_file()),
+            ddns: DdnsSettings {
+                hostname: Some(HOST.into()),
+                secret: Some(SECRET.into()),
+                ipv4: Some("file".into()),
+                ipv4_file: Some(self.ip_file()),
+                state_file: Some(self.state_file()),
+                ..DdnsSettings::default()
+            },
             interval_secs: Some(5),
             ..Overrides::default()
         }
@@ -384,8 +388,8 @@ async fn myip_gives_the_address_and_the_clock() {
     .await;
     let device = Device::new(None);
     let mut overrides = device.overrides(&api);
-    overrides.ipv4 = Some("myip".into());
-    overrides.ipv4_file = None;
+    overrides.ddns.ipv4 = Some("myip".into());
+    overrides.ddns.ipv4_file = None;
     let config = DdnsConfig::build(RawConfig::default(), &overrides).unwrap();
 
     let outcome = ddns::run_once(&config, RunOptions::default())
@@ -418,7 +422,7 @@ async fn myip_failure_sends_nothing() {
     let api = FakeApi::start(|_, _| error(502, "bad_gateway", local_now())).await;
     let device = Device::new(None);
     let mut overrides = device.overrides(&api);
-    overrides.ipv4 = Some("myip".into());
+    overrides.ddns.ipv4 = Some("myip".into());
     let config = DdnsConfig::build(RawConfig::default(), &overrides).unwrap();
 
     let outcome = ddns::run_once(&config, RunOptions::default())
