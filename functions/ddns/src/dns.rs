@@ -6,8 +6,8 @@ use std::future::Future;
 use std::net::IpAddr;
 
 use aws_sdk_route53::config::http::HttpResponse;
+use aws_sdk_route53::config::retry::RetryConfig;
 use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
@@ -46,16 +46,18 @@ pub struct Route53Store {
 }
 
 impl Route53Store {
+    /// Calls are retried by the store's own jittered policy: the SDK's retries are turned off
+    /// here, so that whoever builds the client does not stack two policies.
     pub fn new(client: aws_sdk_route53::Client) -> Self {
+        let config = client
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build();
         Self {
-            client,
+            client: aws_sdk_route53::Client::from_conf(config),
             backoff: Backoff::default(),
         }
-    }
-
-    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
-        self
     }
 }
 
@@ -68,16 +70,6 @@ const RETRYABLE_CODES: &[&str] = &[
 
 fn retryable<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
     failberry_aws::transient(e, RETRYABLE_CODES)
-}
-
-/// `PriorRequestNotComplete` is a modelled error of ChangeResourceRecordSets: match the variant,
-/// since a variant built without wire metadata carries no code.
-fn change_retryable(e: &SdkError<ChangeResourceRecordSetsError, HttpResponse>) -> bool {
-    retryable(e)
-        || matches!(
-            e.as_service_error(),
-            Some(ChangeResourceRecordSetsError::PriorRequestNotComplete(_))
-        )
 }
 
 fn to_dns_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
@@ -148,7 +140,7 @@ impl DnsStore for Route53Store {
 
     async fn upsert(&self, zone_id: &str, changes: &[Upsert]) -> Result<String, DnsError> {
         let batch = change_batch(changes).map_err(|e| DnsError::Rejected(e.to_string()))?;
-        let (result, attempts) = retry(self.backoff, change_retryable, || {
+        let (result, attempts) = retry(self.backoff, retryable, || {
             self.client
                 .change_resource_record_sets()
                 .hosted_zone_id(zone_id)
@@ -157,7 +149,7 @@ impl DnsStore for Route53Store {
         })
         .await;
         let out = result.map_err(|e| {
-            let r = change_retryable(&e);
+            let r = retryable(&e);
             to_dns_error(e, attempts, r)
         })?;
         Ok(out

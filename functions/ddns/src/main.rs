@@ -1,4 +1,3 @@
-use aws_config::retry::RetryConfig;
 use failberry_ddns::{AwsDdns, Settings, SystemClock};
 use lambda_http::{run, service_fn, Error, Request};
 
@@ -15,12 +14,7 @@ async fn main() -> Result<(), Error> {
         nonce_prefix: std::env::var("NONCE_PREFIX").unwrap_or_else(|_| "nonces/".into()),
     };
     let sdk = aws_config::load_from_env().await;
-    // Route53 calls are retried by the store's own jittered policy; one policy, not two stacked.
-    let route53 = aws_sdk_route53::Client::from_conf(
-        aws_sdk_route53::config::Builder::from(&sdk)
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    );
+    let route53 = aws_sdk_route53::Client::new(&sdk);
     let s3 = aws_sdk_s3::Client::new(&sdk);
     let app = AwsDdns::from_clients(route53, s3, settings, SystemClock);
     let app = &app;

@@ -81,7 +81,14 @@ async fn prior_request_not_complete_gives_up_as_unavailable() {
         .sequence()
         .error(|| {
             ChangeResourceRecordSetsError::PriorRequestNotComplete(
-                PriorRequestNotComplete::builder().message("busy").build(),
+                PriorRequestNotComplete::builder()
+                    .message("busy")
+                    .meta(
+                        ErrorMetadata::builder()
+                            .code("PriorRequestNotComplete")
+                            .build(),
+                    )
+                    .build(),
             )
         })
         .repeatedly()

@@ -6,6 +6,7 @@
 use std::time::{Instant, SystemTime};
 
 use aws_sdk_cloudwatch::config::http::HttpResponse;
+use aws_sdk_cloudwatch::config::retry::RetryConfig;
 use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
@@ -23,9 +24,16 @@ pub struct CloudWatchSink {
 }
 
 impl CloudWatchSink {
+    /// PutMetricData is retried by the sink's own jittered policy, bounded by the deadline: the
+    /// SDK's retries are turned off here, so that whoever builds the client does not stack two.
     pub fn new(client: aws_sdk_cloudwatch::Client) -> Self {
+        let config = client
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build();
         Self {
-            client,
+            client: aws_sdk_cloudwatch::Client::from_conf(config),
             backoff: Backoff::default(),
         }
     }
@@ -33,10 +41,6 @@ impl CloudWatchSink {
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
         self
-    }
-
-    pub fn client(&self) -> &aws_sdk_cloudwatch::Client {
-        &self.client
     }
 }
 

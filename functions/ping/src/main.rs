@@ -1,4 +1,3 @@
-use aws_config::retry::RetryConfig;
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use failberry_ping::{AwsPing, Settings, SystemClock};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
@@ -15,12 +14,7 @@ async fn main() -> Result<(), Error> {
         config_max_age: failberry_aws::env_secs("PING_CONFIG_MAX_AGE_SECS", 30)?,
     };
     let sdk = aws_config::load_from_env().await;
-    // PutMetricData is retried by the sink's own jittered policy, bounded by the deadline.
-    let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
-        aws_sdk_cloudwatch::config::Builder::from(&sdk)
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    );
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk);
     let s3 = aws_sdk_s3::Client::new(&sdk);
     let app = AwsPing::from_clients(cloudwatch, s3, settings, SystemClock);
     let app = &app;
