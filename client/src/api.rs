@@ -4,8 +4,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use failberry_proto::{Clock, SystemClock};
 use failberry_proto::{ErrorBody, MyIpResponse, Signer, UpdateRequest, UpdateResponse};
 use reqwest::StatusCode;
 use url::Url;
@@ -115,7 +116,7 @@ impl ApiClient {
 
     /// Local clock plus the offset learnt from the server: the time requests are signed with.
     pub fn now(&self) -> i64 {
-        local_now() + self.offset.load(Ordering::Relaxed)
+        SystemClock.unix_secs() + self.offset.load(Ordering::Relaxed)
     }
 
     pub fn clock_offset(&self) -> i64 {
@@ -123,7 +124,7 @@ impl ApiClient {
     }
 
     fn learn_server_time(&self, server_time: i64) {
-        let offset = server_time - local_now();
+        let offset = server_time - SystemClock.unix_secs();
         let old = self.offset.swap(offset, Ordering::Relaxed);
         if (offset - old).abs() > 5 {
             tracing::info!(offset_secs = offset, "clock offset corrected");
@@ -287,13 +288,6 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 /// 32 lowercase hex characters. Uniqueness is all a nonce needs; the signature gives the security.
 pub fn new_nonce() -> String {
     format!("{:032x}", fastrand::u128(..))
-}
-
-pub fn local_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

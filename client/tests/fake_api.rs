@@ -12,12 +12,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use failberry::api::ApiClient;
-use failberry::api::{local_now, ErrorClass};
+use failberry::api::ErrorClass;
 use failberry::cli::DdnsSettings;
 use failberry::config::{DdnsConfig, Overrides, RawConfig};
 use failberry::ddns::{self, Outcome, RunOptions, Updater};
 use failberry::detect::{DetectFuture, Detection, Detector};
 use failberry_proto::{signing, UpdateRequest, KEY_ID_HEADER, SIGNATURE_HEADER};
+use failberry_proto::{Clock, SystemClock};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
@@ -221,7 +222,7 @@ fn assert_signed(seen: &Seen) {
 
 #[tokio::test]
 async fn unchanged_ip_sends_nothing() {
-    let api = FakeApi::start(|seen, _| accepted(seen, "updated", local_now())).await;
+    let api = FakeApi::start(|seen, _| accepted(seen, "updated", SystemClock.unix_secs())).await;
     let device = Device::new(Some(IP_A));
     let config = device.config(&api);
 
@@ -238,7 +239,7 @@ async fn unchanged_ip_sends_nothing() {
     assert_eq!(sent.ipv6, None, "a family that is off is omitted");
     assert_eq!(sent.nonce.len(), 32);
     assert!(
-        (sent.timestamp - local_now()).abs() <= 5,
+        (sent.timestamp - SystemClock.unix_secs()).abs() <= 5,
         "{}",
         sent.timestamp
     );
@@ -269,7 +270,7 @@ async fn unchanged_ip_sends_nothing() {
 
 #[tokio::test]
 async fn changed_ip_is_sent_with_a_fresh_nonce() {
-    let api = FakeApi::start(|seen, _| accepted(seen, "updated", local_now())).await;
+    let api = FakeApi::start(|seen, _| accepted(seen, "updated", SystemClock.unix_secs())).await;
     let device = Device::new(Some(IP_A));
     let config = device.config(&api);
     ddns::run_once(&config, RunOptions::default())
@@ -291,7 +292,7 @@ async fn changed_ip_is_sent_with_a_fresh_nonce() {
 #[tokio::test]
 async fn stale_timestamp_is_retried_once_with_the_servers_clock() {
     // The server's clock is an hour ahead of ours, as on a Pi that booted without network time.
-    let server_time = local_now() + 3600;
+    let server_time = SystemClock.unix_secs() + 3600;
     let api = FakeApi::start(move |seen, all| {
         if posts_in(all) == 1 {
             error(401, "stale_timestamp", server_time)
@@ -309,7 +310,7 @@ async fn stale_timestamp_is_retried_once_with_the_servers_clock() {
     let posts = api.posts();
     assert_eq!(posts.len(), 2, "exactly one retry");
     let (first, retry) = (posts[0].update(), posts[1].update());
-    assert!((first.timestamp - local_now()).abs() <= 5);
+    assert!((first.timestamp - SystemClock.unix_secs()).abs() <= 5);
     assert!(
         (retry.timestamp - server_time).abs() <= 5,
         "retry signed with the corrected clock: {} vs {server_time}",
@@ -322,7 +323,8 @@ async fn stale_timestamp_is_retried_once_with_the_servers_clock() {
 
 #[tokio::test]
 async fn a_clock_still_stale_after_the_retry_is_a_transient_failure() {
-    let api = FakeApi::start(|_, _| error(401, "stale_timestamp", local_now() + 3600)).await;
+    let api =
+        FakeApi::start(|_, _| error(401, "stale_timestamp", SystemClock.unix_secs() + 3600)).await;
     let device = Device::new(Some(IP_A));
     let mut updater = Updater::new(&device.config(&api)).unwrap();
 
@@ -334,7 +336,7 @@ async fn a_clock_still_stale_after_the_retry_is_a_transient_failure() {
 
 #[tokio::test]
 async fn server_error_does_not_write_state() {
-    let api = FakeApi::start(|_, _| error(503, "dns_unavailable", local_now())).await;
+    let api = FakeApi::start(|_, _| error(503, "dns_unavailable", SystemClock.unix_secs())).await;
     let device = Device::new(Some(IP_A));
     let mut updater = Updater::new(&device.config(&api)).unwrap();
 
@@ -350,9 +352,9 @@ async fn server_error_does_not_write_state() {
 async fn refusal_is_permanent_and_keeps_the_acknowledged_state() {
     let api = FakeApi::start(|seen, all| {
         if posts_in(all) == 1 {
-            accepted(seen, "updated", local_now())
+            accepted(seen, "updated", SystemClock.unix_secs())
         } else {
-            error(403, "address_not_public", local_now())
+            error(403, "address_not_public", SystemClock.unix_secs())
         }
     })
     .await;
@@ -377,7 +379,7 @@ async fn refusal_is_permanent_and_keeps_the_acknowledged_state() {
 
 #[tokio::test]
 async fn myip_gives_the_address_and_the_clock() {
-    let server_time = local_now() - 7200;
+    let server_time = SystemClock.unix_secs() - 7200;
     let api = FakeApi::start(move |seen, _| {
         if seen.path == "/v1/myip" {
             (200, format!(r#"{{"ip":"{IP_A}","time":{server_time}}}"#))
@@ -419,7 +421,7 @@ async fn myip_gives_the_address_and_the_clock() {
 
 #[tokio::test]
 async fn myip_failure_sends_nothing() {
-    let api = FakeApi::start(|_, _| error(502, "bad_gateway", local_now())).await;
+    let api = FakeApi::start(|_, _| error(502, "bad_gateway", SystemClock.unix_secs())).await;
     let device = Device::new(None);
     let mut overrides = device.overrides(&api);
     overrides.ddns.ipv4 = Some("myip".into());
@@ -438,7 +440,7 @@ async fn myip_failure_sends_nothing() {
 
 #[tokio::test]
 async fn dry_run_sends_nothing_and_leaves_no_state() {
-    let api = FakeApi::start(|seen, _| accepted(seen, "updated", local_now())).await;
+    let api = FakeApi::start(|seen, _| accepted(seen, "updated", SystemClock.unix_secs())).await;
     let device = Device::new(Some(IP_A));
     let outcome = ddns::run_once(
         &device.config(&api),
@@ -468,7 +470,7 @@ async fn dry_run_sends_nothing_and_leaves_no_state() {
 
 #[tokio::test]
 async fn missing_address_file_sends_nothing() {
-    let api = FakeApi::start(|seen, _| accepted(seen, "updated", local_now())).await;
+    let api = FakeApi::start(|seen, _| accepted(seen, "updated", SystemClock.unix_secs())).await;
     let device = Device::new(None);
     let outcome = ddns::run_once(&device.config(&api), RunOptions::default())
         .await
@@ -493,7 +495,7 @@ impl<A: Clone + Send + Sync + 'static> Detector<A> for FakeDetector<A> {
 
 #[tokio::test]
 async fn a_family_that_failed_is_omitted_not_removed() {
-    let api = FakeApi::start(|seen, _| accepted(seen, "updated", local_now())).await;
+    let api = FakeApi::start(|seen, _| accepted(seen, "updated", SystemClock.unix_secs())).await;
     let device = Device::new(None);
     let config = device.config(&api);
     let ipv6: Ipv6Addr = "2a01:4f8:c17:beef::2".parse().unwrap();
@@ -521,7 +523,7 @@ async fn a_family_that_failed_is_omitted_not_removed() {
 
 #[tokio::test]
 async fn watch_backs_off_after_a_server_error_and_stops_on_shutdown() {
-    let api = FakeApi::start(|_, _| error(503, "dns_unavailable", local_now())).await;
+    let api = FakeApi::start(|_, _| error(503, "dns_unavailable", SystemClock.unix_secs())).await;
     let device = Device::new(Some(IP_A));
     let config = device.config(&api);
 
@@ -539,7 +541,7 @@ async fn watch_backs_off_after_a_server_error_and_stops_on_shutdown() {
 
 #[tokio::test]
 async fn watch_updates_then_waits_for_the_interval() {
-    let api = FakeApi::start(|seen, _| accepted(seen, "updated", local_now())).await;
+    let api = FakeApi::start(|seen, _| accepted(seen, "updated", SystemClock.unix_secs())).await;
     let device = Device::new(Some(IP_A));
     let config = device.config(&api);
     ddns::watch(&config, tokio::time::sleep(Duration::from_millis(1500)))
@@ -591,7 +593,7 @@ fn update_args(api: &FakeApi, device: &Device, extra: &[&str]) -> Vec<String> {
 
 #[tokio::test]
 async fn binary_updates_once_then_exits_zero_without_sending() {
-    let api = FakeApi::start(|seen, _| accepted(seen, "updated", local_now())).await;
+    let api = FakeApi::start(|seen, _| accepted(seen, "updated", SystemClock.unix_secs())).await;
     let device = Device::new(Some(IP_A));
 
     let dry = failberry(
@@ -626,7 +628,8 @@ async fn binary_updates_once_then_exits_zero_without_sending() {
 
 #[tokio::test]
 async fn binary_refusal_exits_one_with_one_line() {
-    let api = FakeApi::start(|_, _| error(403, "address_not_public", local_now())).await;
+    let api =
+        FakeApi::start(|_, _| error(403, "address_not_public", SystemClock.unix_secs())).await;
     let device = Device::new(Some("10.1.2.3"));
     let out = failberry(
         device.dir.path(),

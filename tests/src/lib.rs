@@ -2,12 +2,11 @@
 //! on a free port, over the moto server that `make test` starts. Tests run in parallel, so each
 //! stack gets its own bucket and hosted zone instead of resetting the shared emulator.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_route53::types::RrType;
-use failberry_ddns::Clock;
+use failberry_ddns::SystemClock;
 use failberry_local::seed::{self, HostSeed};
 use failberry_local::{emulator, server};
 use tokio::sync::oneshot;
@@ -19,36 +18,13 @@ pub fn moto_url() -> String {
     })
 }
 
-/// A clock tests can move: real time plus an offset.
-#[derive(Debug, Default)]
-pub struct ShiftedClock(AtomicI64);
-
-impl ShiftedClock {
-    pub fn shift(&self, secs: i64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ShiftedClock {
-    fn now(&self) -> std::time::SystemTime {
-        let shift = self.0.load(Ordering::SeqCst);
-        let by = std::time::Duration::from_secs(shift.unsigned_abs());
-        let now = std::time::SystemTime::now();
-        if shift >= 0 {
-            now + by
-        } else {
-            now - by
-        }
-    }
-}
-
 pub struct Stack {
     /// Base URL of the API, e.g. `http://127.0.0.1:40123`.
     pub api: String,
     pub sdk: aws_config::SdkConfig,
     pub bucket: String,
     pub zone_id: String,
-    pub clock: Arc<ShiftedClock>,
+    pub clock: Arc<SystemClock>,
     pub http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -60,7 +36,7 @@ impl Stack {
         let seeded = seed::seed(&sdk, &bucket, hosts)
             .await
             .expect("seeding the emulator");
-        let clock = Arc::new(ShiftedClock::default());
+        let clock = Arc::new(SystemClock);
         let app = Arc::new(emulator::ddns(&sdk, &bucket, Duration::ZERO, clock.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

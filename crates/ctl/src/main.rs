@@ -59,12 +59,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         route53: aws_sdk_route53::Client::new(&sdk),
         cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
     };
-    let now = at.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
-    });
+    let now = at.unwrap_or_else(|| failberry_proto::clock::unix_secs(std::time::SystemTime::now()));
     let observed = observe(&clients, &zone_id, &name, now, periods).await?;
     // The emulator evaluates no alarm and runs no health check: only the model can say.
     let decided_by = if std::env::var_os("AWS_ENDPOINT_URL").is_some() {

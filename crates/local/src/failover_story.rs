@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use failberry_ctl::observe::{observe, Clients};
@@ -27,7 +27,7 @@ pub struct SimClock(AtomicI64);
 
 impl failberry_ping::Clock for SimClock {
     fn now(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.0.load(Ordering::SeqCst) as u64)
+        failberry_proto::clock::from_unix_secs(self.0.load(Ordering::SeqCst))
     }
 }
 
@@ -234,7 +234,7 @@ where
     )
     .await?;
 
-    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
+    let now = failberry_proto::clock::unix_secs(SystemTime::now());
     // Simulated minutes lie hours back (CloudWatch takes datapoints up to two weeks old), at a
     // random hour so two runs against one emulator never share datapoints.
     let start = (now / 60) * 60 - 3600 * (3 + i64::from(fastrand::u32(0..300)));

@@ -55,7 +55,7 @@ async fn datapoints_of_a_run_read_back_as_an_alarm_sees_them() {
             .build(),
     );
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk);
-    let suffix = format!("{:08x}", fastrand_u32());
+    let suffix = format!("{:08x}", fastrand::u32(..));
     let bucket = format!("failberry-ping-{suffix}");
     s3.create_bucket()
         .bucket(&bucket)
@@ -164,12 +164,4 @@ async fn datapoints_of_a_run_read_back_as_an_alarm_sees_them() {
         "three answered probes, three latencies"
     );
     assert_eq!(result.timestamps()[0].secs(), DateTime::from(at).secs());
-}
-
-fn fastrand_u32() -> u32 {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    nanos ^ std::process::id().rotate_left(16)
 }

@@ -162,10 +162,7 @@ impl IssuedCert {
 }
 
 pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    failberry_proto::clock::unix_secs(SystemTime::now())
 }
 
 impl TestCa {
