@@ -119,10 +119,6 @@ impl ApiClient {
         SystemClock.unix_secs() + self.offset.load(Ordering::Relaxed)
     }
 
-    pub fn clock_offset(&self) -> i64 {
-        self.offset.load(Ordering::Relaxed)
-    }
-
     fn learn_server_time(&self, server_time: i64) {
         let offset = server_time - SystemClock.unix_secs();
         let old = self.offset.swap(offset, Ordering::Relaxed);

@@ -189,10 +189,6 @@ impl Updater {
         }
     }
 
-    pub fn api(&self) -> &ApiClient {
-        &self.api
-    }
-
     /// Asks both sources at once and logs what changed since the last time.
     pub async fn detect(&mut self) -> Detected {
         let ipv4 = async {

@@ -58,14 +58,6 @@ impl S3Documents {
         }
     }
 
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
     /// Writes the document: with `if_match` only over that exact version, without it only if
     /// no document exists yet. Two editors can never overwrite each other. Returns the new ETag.
     pub async fn put(

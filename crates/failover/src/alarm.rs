@@ -347,44 +347,6 @@ impl fmt::Display for AlarmSpec {
     }
 }
 
-/// An alarm with a current state, as CloudWatch keeps it. `SetAlarmState` changes the state only
-/// "until the next alarm comparison occurs" ("Using Amazon CloudWatch alarms", common features),
-/// and a Route 53 health check does not see it at all: see `health`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricAlarm {
-    spec: AlarmSpec,
-    state: AlarmState,
-}
-
-impl MetricAlarm {
-    /// A new alarm, in INSUFFICIENT_DATA.
-    pub fn new(spec: AlarmSpec) -> Self {
-        Self {
-            spec,
-            state: AlarmState::INITIAL,
-        }
-    }
-
-    pub fn spec(&self) -> &AlarmSpec {
-        &self.spec
-    }
-
-    pub fn state(&self) -> AlarmState {
-        self.state
-    }
-
-    /// One evaluation over the datapoints so far (newest last); returns the new state.
-    pub fn evaluate(&mut self, datapoints: &[Option<f64>]) -> AlarmState {
-        self.state = self.spec.evaluate(datapoints, self.state);
-        self.state
-    }
-
-    /// `SetAlarmState`: forces the state until the next evaluation.
-    pub fn set_state(&mut self, state: AlarmState) {
-        self.state = state;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -665,21 +627,6 @@ mod tests {
         assert_eq!(
             AlarmState::InsufficientData.to_string(),
             "INSUFFICIENT_DATA"
-        );
-    }
-
-    #[test]
-    fn set_alarm_state_lasts_until_the_next_evaluation() {
-        let mut alarm = MetricAlarm::new(availability().check().expect("valid"));
-        assert_eq!(alarm.state(), AlarmState::InsufficientData, "a new alarm");
-        let healthy = [Some(1.0), Some(1.0), Some(1.0)];
-        assert_eq!(alarm.evaluate(&healthy), AlarmState::Ok);
-        alarm.set_state(AlarmState::Alarm);
-        assert_eq!(alarm.state(), AlarmState::Alarm, "forced");
-        assert_eq!(
-            alarm.evaluate(&healthy),
-            AlarmState::Ok,
-            "the data wins again"
         );
     }
 }

@@ -237,7 +237,7 @@ impl CloudWatchMetricHealthCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alarm::{Comparison, MetricAlarm, TreatMissingData};
+    use crate::alarm::Comparison;
     use crate::metric::Statistic;
 
     fn availability() -> AlarmDefinition {
@@ -556,35 +556,5 @@ mod tests {
                 .expect("accepted");
         assert_eq!(check.status(), HealthStatus::Healthy);
         assert_eq!(check.alarm_state_from_data(), AlarmState::InsufficientData);
-    }
-
-    /// Route 53 Developer Guide: "you can't force the status of a health check to change by
-    /// using the CloudWatch SetAlarmState API operation".
-    #[test]
-    fn set_alarm_state_does_not_move_the_health_check() {
-        let definition = AlarmDefinition {
-            treat_missing_data: Some(TreatMissingData::Breaching),
-            ..availability()
-        };
-        let mut alarm = MetricAlarm::new(definition.check().expect("valid"));
-        let mut check =
-            CloudWatchMetricHealthCheck::new(&definition, HealthCheckSettings::default())
-                .expect("accepted");
-        let history = [Some(1.0)];
-        alarm.evaluate(&history);
-        check.observe(&history);
-
-        alarm.set_state(AlarmState::Alarm);
-        assert_eq!(alarm.state(), AlarmState::Alarm);
-        assert_eq!(
-            check.status(),
-            HealthStatus::Healthy,
-            "the check ignores the forced state"
-        );
-        assert_eq!(
-            check.observe(&history),
-            HealthStatus::Healthy,
-            "and the next evaluation too"
-        );
     }
 }

@@ -5,12 +5,12 @@
 //!
 //! Pure logic: no AWS SDK, no async runtime, no I/O.
 //!
-//! - `metric`: samples and per-period statistics (the datapoints);
+//! - `metric`: the per-period statistics (the datapoints);
 //! - `alarm`, `evaluation`: an alarm's settings and the state its datapoints give it;
 //! - `health`: what Route 53 accepts, and a health check's status from the alarm's data;
 //! - `routing`: the failover pair's answer;
 //! - `link`: the alarm and health check failberry puts on each link, and why;
-//! - `timeline`: both links stepped minute by minute.
+//! - `timeline`: both links stepped minute by minute (the flapping and outage tests).
 
 #[macro_use]
 mod names;
@@ -24,8 +24,7 @@ pub mod routing;
 pub mod timeline;
 
 pub use alarm::{
-    AlarmDefinition, AlarmSpec, AlarmSpecError, AlarmState, Comparison, MetricAlarm,
-    TreatMissingData,
+    AlarmDefinition, AlarmSpec, AlarmSpecError, AlarmState, Comparison, TreatMissingData,
 };
 pub use health::{
     route53_accepts, status_from_alarm, CloudWatchMetricHealthCheck, HealthCheckError,
@@ -35,7 +34,7 @@ pub use link::{
     link_alarm, link_alarm_definition, link_health_check, link_health_check_settings,
     PROBES_PER_RUN,
 };
-pub use metric::{aggregate, align_down, Sample, Statistic};
+pub use metric::Statistic;
 pub use names::UnknownName;
 pub use routing::{failover_answer, FailoverAnswer, FailoverDecision};
 pub use timeline::{FailoverModel, LinkStep, Timeline, TimelineError, TimelineStep};

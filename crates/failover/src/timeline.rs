@@ -1,7 +1,7 @@
 //! Steps a failover pair period by period, the way CloudWatch evaluates alarms with periods of a
 //! minute or more (once a minute): each link's datapoint, alarm state (from the data), health
-//! check status and the DNS answer, as a timeline for the demo, the tests and
-//! `failberry-ctl status`. The rules themselves live in `evaluation`, `health` and `routing`.
+//! check status and the DNS answer, as a timeline for the tests that feed the model whole traces
+//! (probe loss, outages). The rules themselves live in `evaluation`, `health` and `routing`.
 
 use std::fmt;
 

@@ -14,7 +14,6 @@ pub const CONFIG_KEY: &str = "ddns.json";
 
 #[derive(Debug, Clone)]
 pub struct Seeded {
-    pub bucket: String,
     pub zone_id: String,
 }
 
@@ -101,8 +100,5 @@ pub async fn seed(
         .send()
         .await
         .context("writing the ddns config document")?;
-    Ok(Seeded {
-        bucket: bucket.into(),
-        zone_id,
-    })
+    Ok(Seeded { zone_id })
 }

@@ -8,15 +8,6 @@ pub enum RecordType {
     Aaaa,
 }
 
-impl RecordType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordType::A => "A",
-            RecordType::Aaaa => "AAAA",
-        }
-    }
-}
-
 /// One simple record set as read back (values as Route53 returned them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordSet<T> {

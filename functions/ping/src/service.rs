@@ -66,7 +66,7 @@ pub type AwsPing<K = SystemClock> = Ping<S3Documents, CloudWatchSink, EmfSink, K
 
 impl<K: Clock> AwsPing<K> {
     /// Builds the service from SDK clients made once, outside the handler. Trusts the Mozilla
-    /// roots; `with_prober` swaps that.
+    /// roots.
     pub fn from_clients(
         cloudwatch: aws_sdk_cloudwatch::Client,
         s3: aws_sdk_s3::Client,
@@ -85,11 +85,6 @@ impl<K: Clock> AwsPing<K> {
 }
 
 impl<S, A, E, K> Ping<S, A, E, K> {
-    pub fn with_prober(mut self, prober: Prober) -> Self {
-        self.prober = prober;
-        self
-    }
-
     /// Writes the EMF lines somewhere else than stdout (in-process callers, tests).
     pub fn with_emf<F>(self, emf: F) -> Ping<S, A, F, K> {
         Ping {
@@ -228,7 +223,7 @@ impl TargetReport {
 }
 
 /// The Lambda deadline (Unix milliseconds; 0 when unknown) as an `Instant`, less the margin.
-pub fn deadline_from(deadline_ms: u64, now: SystemTime, now_instant: Instant) -> Instant {
+fn deadline_from(deadline_ms: u64, now: SystemTime, now_instant: Instant) -> Instant {
     if deadline_ms == 0 {
         return now_instant + DEFAULT_BUDGET;
     }
