@@ -10,7 +10,9 @@ use aws_sdk_route53::types::{
     HealthCheckConfig, HealthCheckType, InsufficientDataHealthStatus, ResourceRecord,
     ResourceRecordSet, ResourceRecordSetFailover, RrType,
 };
-use failberry_failover::link_alarm_definition;
+use failberry_ctl::observe::conventional_alarm_name;
+use failberry_failover::link_alarm;
+use failberry_ping::metrics::{self, MetricName};
 
 /// One side of the pair.
 #[derive(Debug, Clone)]
@@ -21,18 +23,6 @@ pub struct LinkSeed {
     pub alias_of: String,
 }
 
-#[derive(Debug, Clone)]
-pub struct FailoverSeeded {
-    pub name: String,
-    pub health_checks: Vec<String>,
-}
-
-/// `failberry-link-<target>`: the alarm name `failberry-ctl` looks for when Route53 does not keep
-/// the health check's alarm (the emulator drops it).
-pub fn alarm_name(target: &str) -> String {
-    format!("failberry-link-{target}")
-}
-
 pub async fn seed(
     sdk: &aws_config::SdkConfig,
     zone_id: &str,
@@ -40,39 +30,34 @@ pub async fn seed(
     wired_address: &str,
     primary: &LinkSeed,
     secondary: &LinkSeed,
-) -> anyhow::Result<FailoverSeeded> {
+) -> anyhow::Result<()> {
     let cloudwatch = aws_sdk_cloudwatch::Client::new(sdk);
     let route53 = crate::emulator::route53_client(sdk);
-    let def = link_alarm_definition();
+    let alarm = link_alarm();
     let mut health_checks = Vec::new();
     for link in [primary, secondary] {
         cloudwatch
             .put_metric_alarm()
-            .alarm_name(alarm_name(link.name))
+            .alarm_name(conventional_alarm_name(link.name))
             .alarm_description(format!(
                 "the {} link stopped answering failberry's pings",
                 link.name
             ))
-            .namespace("Failberry/Ping")
-            .metric_name("Availability")
-            .dimensions(Dimension::builder().name("Target").value(link.name).build())
-            .statistic(CwStatistic::from(
-                def.statistic
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|| "Average".into())
-                    .as_str(),
-            ))
-            .period(def.period_secs as i32)
-            .evaluation_periods(def.evaluation_periods as i32)
-            .threshold(def.threshold)
-            .comparison_operator(ComparisonOperator::from(
-                def.comparison.to_string().as_str(),
-            ))
-            .treat_missing_data(
-                def.treat_missing_data
-                    .map(|t| t.to_string())
-                    .unwrap_or_else(|| "missing".into()),
+            .namespace(metrics::NAMESPACE)
+            .metric_name(MetricName::Availability.as_str())
+            .dimensions(
+                Dimension::builder()
+                    .name(metrics::DIMENSION)
+                    .value(link.name)
+                    .build(),
             )
+            .statistic(CwStatistic::from(alarm.statistic().as_str()))
+            .period(alarm.period_secs().get() as i32)
+            .evaluation_periods(alarm.evaluation_periods() as i32)
+            .datapoints_to_alarm(alarm.datapoints_to_alarm() as i32)
+            .threshold(alarm.threshold())
+            .comparison_operator(ComparisonOperator::from(alarm.comparison().as_str()))
+            .treat_missing_data(alarm.treat_missing_data().as_str())
             .send()
             .await
             .with_context(|| format!("creating the {} alarm", link.name))?;
@@ -85,7 +70,7 @@ pub async fn seed(
                     .alarm_identifier(
                         AlarmIdentifier::builder()
                             .region(CloudWatchRegion::UsEast1)
-                            .name(alarm_name(link.name))
+                            .name(conventional_alarm_name(link.name))
                             .build()?,
                     )
                     .insufficient_data_health_status(InsufficientDataHealthStatus::LastKnownStatus)
@@ -154,8 +139,5 @@ pub async fn seed(
         .send()
         .await
         .context("creating the failover record pair")?;
-    Ok(FailoverSeeded {
-        name: name.to_string(),
-        health_checks,
-    })
+    Ok(())
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context as _;
 use failberry_ctl::observe::{observe, Clients};
 use failberry_ctl::status::{decide, Status};
-use failberry_failover::{AlarmState, FailoverAnswer};
+use failberry_failover::{AlarmState, FailoverAnswer, PROBES_PER_RUN};
 use failberry_ping::AwsPing;
 
 use crate::failover::{self, LinkSeed};
@@ -204,8 +204,8 @@ where
     let targets = serde_json::json!({
         "concurrency": 8, "emit": "api",
         "targets": [
-            {"name": "wired", "url": format!("http://{wired_listen}/"), "timeout_ms": 1000, "probes": 3},
-            {"name": "wireless", "url": format!("http://{wireless_listen}/"), "timeout_ms": 1000, "probes": 3},
+            {"name": "wired", "url": format!("http://{wired_listen}/"), "timeout_ms": 1000, "probes": PROBES_PER_RUN},
+            {"name": "wireless", "url": format!("http://{wireless_listen}/"), "timeout_ms": 1000, "probes": PROBES_PER_RUN},
         ]
     });
     crate::emulator::s3_client(ctx.sdk)
