@@ -4,11 +4,13 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use tokio::sync::Mutex;
+// tokio's clock, so that the tests can move it.
+use tokio::time::Instant;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentError {
@@ -198,9 +200,12 @@ impl<S: DocumentSource, T: Send + Sync> DocumentCache<S, T> {
                     None => Err(DocumentError::Invalid { etag, reason }),
                 },
             },
-            Err(e) => match cached.as_ref() {
+            Err(e) => match cached.as_mut() {
                 Some(c) => {
                     tracing::warn!(error = %e, "configuration store unreachable; using the cached document");
+                    // Like a refused document: ask again after max_age, not on every request of
+                    // an outage (each one would wait for S3 behind this lock).
+                    c.checked = Instant::now();
                     Ok(c.value.clone())
                 }
                 None => Err(e),
@@ -274,6 +279,31 @@ mod tests {
         assert_eq!(*cache.get().await.unwrap(), 7);
         assert_eq!(*cache.get().await.unwrap(), 7);
         assert_eq!(cache.source().calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unreachable_store_is_asked_again_after_max_age_not_on_every_get() {
+        let source = FakeSource {
+            answers: StdMutex::new(vec![
+                doc("1", "e1"),
+                Err(DocumentError::Unavailable("timeout".into())),
+                doc("2", "e2"),
+            ]),
+            calls: AtomicUsize::new(0),
+        };
+        let cache = DocumentCache::new(source, parse_number, Duration::from_secs(10));
+        assert_eq!(*cache.get().await.unwrap(), 1);
+        tokio::time::advance(Duration::from_secs(11)).await;
+        assert_eq!(*cache.get().await.unwrap(), 1, "the outage: the cached one");
+        assert_eq!(
+            *cache.get().await.unwrap(),
+            1,
+            "and not asked again at once"
+        );
+        assert_eq!(cache.source().calls.load(Ordering::SeqCst), 2);
+        tokio::time::advance(Duration::from_secs(11)).await;
+        assert_eq!(*cache.get().await.unwrap(), 2, "asked again after max_age");
+        assert_eq!(cache.source().calls.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]
