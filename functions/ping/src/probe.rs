@@ -122,7 +122,7 @@ impl Prober {
         let mut obs = Observation::default();
         let start = Instant::now();
         let outcome =
-            tokio::time::timeout(target.timeout, self.exchange(target, start, &mut obs)).await;
+            tokio::time::timeout(target.timeout, self.exchange(target, &mut obs)).await;
         obs.failure = match outcome {
             Ok(Ok(())) => None,
             Ok(Err(failure)) => Some(failure),
@@ -138,7 +138,6 @@ impl Prober {
     async fn exchange(
         &self,
         target: &Target,
-        start: Instant,
         obs: &mut Observation,
     ) -> Result<(), Failure> {
         let failed = |stage: Stage, detail: String| Failure::Failed { stage, detail };
@@ -198,9 +197,9 @@ impl Prober {
                 .peer_certificates()
                 .and_then(|chain| chain.first())
                 .and_then(|leaf| not_after(leaf.as_ref()));
-            http_exchange(tls, target, start, obs).await
+            http_exchange(tls, target, obs).await
         } else {
-            http_exchange(tcp, target, start, obs).await
+            http_exchange(tcp, target, obs).await
         }
     }
 }
@@ -284,7 +283,6 @@ impl Drop for AbortOnDrop {
 async fn http_exchange<S>(
     stream: S,
     target: &Target,
-    start: Instant,
     obs: &mut Observation,
 ) -> Result<(), Failure>
 where
@@ -315,10 +313,7 @@ where
     while read < BODY_CAP {
         match body.frame().await {
             None => break,
-            Some(Err(e)) => {
-                obs.phases.total_ms = Some(ms(start.elapsed()));
-                return Err(failed(Stage::Body, e.to_string()));
-            }
+            Some(Err(e)) => return Err(failed(Stage::Body, e.to_string())),
             Some(Ok(frame)) => {
                 if let Ok(data) = frame.into_data() {
                     let take = data.len().min(BODY_CAP - read);
