@@ -9,48 +9,55 @@ use std::time::{Instant, SystemTime};
 
 use serde_json::{json, Map, Value};
 
-use crate::metrics::{Delivery, Lost, MetricName, MetricSink, RunMetrics, DIMENSION, NAMESPACE};
+use crate::metrics::{
+    Delivery, Lost, MetricName, MetricSink, RunMetrics, TargetMetrics, DIMENSION, NAMESPACE,
+};
 
 /// The lines for a run, one per target with at least one sample.
 pub fn emf_lines(run: &RunMetrics) -> Vec<String> {
-    let timestamp = run
-        .timestamp
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let timestamp = timestamp_ms(run);
     run.targets
         .iter()
-        .filter_map(|t| {
-            let mut root = Map::new();
-            let mut definitions = Vec::new();
-            for metric in MetricName::ALL {
-                let values = t.values(metric);
-                let value = match values {
-                    [] => continue,
-                    [one] => json!(one),
-                    many => json!(many),
-                };
-                definitions.push(json!({"Name": metric.as_str(), "Unit": metric.unit().as_str()}));
-                root.insert(metric.as_str().into(), value);
-            }
-            if definitions.is_empty() {
-                return None;
-            }
-            root.insert(DIMENSION.into(), json!(t.target));
-            root.insert(
-                "_aws".into(),
-                json!({
-                    "Timestamp": timestamp,
-                    "CloudWatchMetrics": [{
-                        "Namespace": NAMESPACE,
-                        "Dimensions": [[DIMENSION]],
-                        "Metrics": definitions,
-                    }],
-                }),
-            );
-            Some(Value::Object(root).to_string())
-        })
+        .filter_map(|t| emf_line(t, timestamp))
         .collect()
+}
+
+fn timestamp_ms(run: &RunMetrics) -> u64 {
+    run.timestamp
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// One target's line, or `None` when it has no sample.
+fn emf_line(t: &TargetMetrics, timestamp_ms: u64) -> Option<String> {
+    let mut root = Map::new();
+    let mut definitions = Vec::new();
+    for metric in MetricName::ALL {
+        let value = match t.values(metric) {
+            [] => continue,
+            [one] => json!(one),
+            many => json!(many),
+        };
+        definitions.push(json!({"Name": metric.as_str(), "Unit": metric.unit().as_str()}));
+        root.insert(metric.as_str().into(), value);
+    }
+    if definitions.is_empty() {
+        return None;
+    }
+    root.insert(DIMENSION.into(), json!(t.target));
+    root.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [[DIMENSION]],
+                "Metrics": definitions,
+            }],
+        }),
+    );
+    Some(Value::Object(root).to_string())
 }
 
 /// Writes EMF lines to `W` (stdout in Lambda), a whole line per write so that lines from the
@@ -79,18 +86,16 @@ impl<W: Write + Send> EmfSink<W> {
 
 impl<W: Write + Send> MetricSink for EmfSink<W> {
     async fn publish(&self, run: &RunMetrics, _deadline: Instant) -> Delivery {
-        let lines = emf_lines(run);
+        let timestamp = timestamp_ms(run);
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         let mut delivery = Delivery::default();
         let mut lost = Lost::default();
-        for (line, target) in lines
-            .iter()
-            .zip(run.targets.iter().filter(|t| t.datapoints() > 0))
-        {
-            let mut bytes = Vec::with_capacity(line.len() + 1);
-            bytes.extend_from_slice(line.as_bytes());
-            bytes.push(b'\n');
-            match out.write_all(&bytes) {
+        for target in &run.targets {
+            let Some(mut line) = emf_line(target, timestamp) else {
+                continue;
+            };
+            line.push('\n');
+            match out.write_all(line.as_bytes()) {
                 Ok(()) => {
                     delivery.lines += 1;
                     delivery.datapoints += target.datapoints();

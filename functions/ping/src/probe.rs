@@ -121,8 +121,7 @@ impl Prober {
     pub async fn probe(&self, target: &Target) -> Observation {
         let mut obs = Observation::default();
         let start = Instant::now();
-        let outcome =
-            tokio::time::timeout(target.timeout, self.exchange(target, &mut obs)).await;
+        let outcome = tokio::time::timeout(target.timeout, self.exchange(target, &mut obs)).await;
         obs.failure = match outcome {
             Ok(Ok(())) => None,
             Ok(Err(failure)) => Some(failure),
@@ -135,11 +134,7 @@ impl Prober {
         obs
     }
 
-    async fn exchange(
-        &self,
-        target: &Target,
-        obs: &mut Observation,
-    ) -> Result<(), Failure> {
+    async fn exchange(&self, target: &Target, obs: &mut Observation) -> Result<(), Failure> {
         let failed = |stage: Stage, detail: String| Failure::Failed { stage, detail };
         let url = &target.url;
         let port = url
@@ -280,11 +275,7 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn http_exchange<S>(
-    stream: S,
-    target: &Target,
-    obs: &mut Observation,
-) -> Result<(), Failure>
+async fn http_exchange<S>(stream: S, target: &Target, obs: &mut Observation) -> Result<(), Failure>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
