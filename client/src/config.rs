@@ -283,15 +283,7 @@ impl DdnsConfig {
             ));
         }
 
-        let state_file = pick(&flags.state_file, raw.state_file)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_FILE));
-        if state_file.as_os_str().is_empty() || state_file.file_name().is_none() {
-            return Err(invalid(
-                "ddns.state_file",
-                state_file.display(),
-                "not a file path",
-            ));
-        }
+        let state_file = state_file(&flags.state_file, raw.state_file)?;
 
         let interval_secs =
             pick(&overrides.interval_secs, raw.interval_secs).unwrap_or(DEFAULT_INTERVAL_SECS);
@@ -435,8 +427,7 @@ impl HealthConfig {
             })
             .collect::<Result<BTreeMap<_, _>, _>>()?;
 
-        let ddns_state_file = pick(&flags.state_file, file.ddns.state_file)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_FILE));
+        let ddns_state_file = state_file(&flags.state_file, file.ddns.state_file)?;
 
         Ok(Self {
             listen,
@@ -447,6 +438,19 @@ impl HealthConfig {
             ddns_state_file,
         })
     }
+}
+
+/// `ddns.state_file`, read by `ddns` and shown by `health serve`'s `/status`: one rule for both.
+fn state_file(flag: &Option<PathBuf>, file: Option<PathBuf>) -> Result<PathBuf, ConfigError> {
+    let path = pick(flag, file).unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_FILE));
+    if path.as_os_str().is_empty() || path.file_name().is_none() {
+        return Err(invalid(
+            "ddns.state_file",
+            path.display(),
+            "not a file path",
+        ));
+    }
+    Ok(path)
 }
 
 fn check_timeout(key: &'static str, secs: u64) -> Result<Duration, ConfigError> {
@@ -922,6 +926,15 @@ refresh_days = 2
                     ..HealthSettings::default()
                 }),
                 "health.write_timeout_secs = \"86400\"",
+            ),
+            (
+                "state file not a file",
+                "",
+                flags(HealthSettings {
+                    state_file: Some("/".into()),
+                    ..HealthSettings::default()
+                }),
+                "ddns.state_file = \"/\": not a file path",
             ),
             (
                 "link without interface",
