@@ -81,12 +81,7 @@ fn model_link(link: &ObservedLink) -> LinkStatus {
             return status;
         }
     };
-    let range = check.alarm().evaluation_range();
-    let mut health = check.status();
-    for end in 1..=link.datapoints.len() {
-        let window = &link.datapoints[end.saturating_sub(range)..end];
-        health = check.observe(window);
-    }
+    let health = check.replay(&link.datapoints);
     status.alarm_state = Some(check.alarm_state_from_data());
     status.health = Some(health);
     status

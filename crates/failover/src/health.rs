@@ -232,6 +232,16 @@ impl CloudWatchMetricHealthCheck {
         }
         self.status()
     }
+
+    /// Evaluates once per period over `history` (one datapoint per period, oldest first), as
+    /// CloudWatch does every period, and returns the status at its end.
+    pub fn replay(&mut self, history: &[Option<f64>]) -> HealthStatus {
+        let mut health = self.status();
+        for end in 1..=history.len() {
+            health = self.observe(&history[..end]);
+        }
+        health
+    }
 }
 
 #[cfg(test)]
@@ -556,5 +566,32 @@ mod tests {
                 .expect("accepted");
         assert_eq!(check.status(), HealthStatus::Healthy);
         assert_eq!(check.alarm_state_from_data(), AlarmState::InsufficientData);
+    }
+
+    #[test]
+    fn a_replayed_history_ends_where_its_last_periods_say() {
+        let cases = [
+            (
+                "fails at the end",
+                vec![Some(1.0), Some(1.0), Some(0.0)],
+                HealthStatus::Unhealthy,
+            ),
+            (
+                "recovers at the end",
+                vec![Some(0.0), Some(0.0), Some(1.0)],
+                HealthStatus::Healthy,
+            ),
+            (
+                "no data: a new check is healthy",
+                vec![],
+                HealthStatus::Healthy,
+            ),
+        ];
+        for (name, history, want) in cases {
+            let mut check =
+                CloudWatchMetricHealthCheck::new(&availability(), HealthCheckSettings::default())
+                    .expect("accepted");
+            assert_eq!(check.replay(&history), want, "{name}");
+        }
     }
 }
