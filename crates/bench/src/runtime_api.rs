@@ -24,16 +24,24 @@ pub struct RuntimeApi {
     pub addr: std::net::SocketAddr,
     events: mpsc::UnboundedSender<String>,
     answers: Mutex<mpsc::UnboundedReceiver<Answer>>,
+    /// The accept loop: ended with the API, so that every cold start does not leave one behind.
+    accepting: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.accepting.abort();
+    }
 }
 
 impl RuntimeApi {
-    pub async fn start() -> anyhow::Result<Arc<Self>> {
+    pub async fn start() -> anyhow::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (events_tx, events_rx) = mpsc::unbounded_channel::<String>();
         let (answers_tx, answers_rx) = mpsc::unbounded_channel::<Answer>();
         let events_rx = Arc::new(Mutex::new(events_rx));
-        tokio::spawn(async move {
+        let accepting = tokio::spawn(async move {
             let mut counter = 0u64;
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -95,11 +103,12 @@ impl RuntimeApi {
                 });
             }
         });
-        Ok(Arc::new(Self {
+        Ok(Self {
             addr,
             events: events_tx,
             answers: Mutex::new(answers_rx),
-        }))
+            accepting,
+        })
     }
 
     /// Queues an invocation event.
