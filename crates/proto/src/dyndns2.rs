@@ -19,11 +19,25 @@ pub enum Answer {
     ServerError,
 }
 
-/// The addresses an answer reports.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// An address of each family: what a request asks to publish (`None` leaves that family alone)
+/// or what an answer reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Addresses {
     pub ipv4: Option<Ipv4Addr>,
     pub ipv6: Option<Ipv6Addr>,
+}
+
+impl Addresses {
+    pub fn iter(&self) -> impl Iterator<Item = IpAddr> {
+        self.ipv4
+            .map(IpAddr::V4)
+            .into_iter()
+            .chain(self.ipv6.map(IpAddr::V6))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ipv4.is_none() && self.ipv6.is_none()
+    }
 }
 
 impl fmt::Display for Addresses {
@@ -114,19 +128,19 @@ mod tests {
                 "comma pair",
                 Some("81.2.69.142,2a00:1450::1"),
                 None,
-                Ok(both.clone()),
+                Ok(both),
             ),
             (
                 "comma pair reversed",
                 Some("2a00:1450::1, 81.2.69.142"),
                 None,
-                Ok(both.clone()),
+                Ok(both),
             ),
             (
                 "myipv6",
                 Some("81.2.69.142"),
                 Some("2a00:1450::1"),
-                Ok(both.clone()),
+                Ok(both),
             ),
             ("empty", Some(""), Some(""), Ok(Addresses::default())),
             ("garbage", Some("not-an-ip"), None, Err(())),
@@ -144,7 +158,7 @@ mod tests {
             ipv6: None,
         };
         let cases = [
-            (Answer::Good(a.clone()), "good 81.2.69.142"),
+            (Answer::Good(a), "good 81.2.69.142"),
             (Answer::NoChange(a), "nochg 81.2.69.142"),
             (Answer::BadAuth, "badauth"),
             (Answer::ServerError, "911"),

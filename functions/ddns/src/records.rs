@@ -2,6 +2,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use failberry_proto::dyndns2::Addresses;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordType {
     A,
@@ -31,26 +33,6 @@ impl CurrentRecords {
     }
 }
 
-/// The addresses a caller wants published; `None` leaves that family alone.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Desired {
-    pub ipv4: Option<Ipv4Addr>,
-    pub ipv6: Option<Ipv6Addr>,
-}
-
-impl Desired {
-    pub fn addresses(&self) -> impl Iterator<Item = IpAddr> {
-        self.ipv4
-            .map(IpAddr::V4)
-            .into_iter()
-            .chain(self.ipv6.map(IpAddr::V6))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ipv4.is_none() && self.ipv6.is_none()
-    }
-}
-
 /// One UPSERT.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upsert {
@@ -62,7 +44,7 @@ pub struct Upsert {
 
 /// The UPSERTs that make `current` match `desired`: a family changes when its record is missing,
 /// holds anything but exactly the desired address, or has another TTL.
-pub fn plan(name: &str, ttl: i64, current: &CurrentRecords, desired: &Desired) -> Vec<Upsert> {
+pub fn plan(name: &str, ttl: i64, current: &CurrentRecords, desired: &Addresses) -> Vec<Upsert> {
     fn stale<T: PartialEq>(set: &Option<RecordSet<T>>, want: &T, ttl: i64) -> bool {
         match set {
             None => true,
@@ -112,11 +94,11 @@ mod tests {
 
     #[test]
     fn plans() {
-        let both = Desired {
+        let both = Addresses {
             ipv4: Some(v4("81.2.69.142")),
             ipv6: Some(v6("2a00::1")),
         };
-        let only4 = Desired {
+        let only4 = Addresses {
             ipv4: Some(v4("81.2.69.142")),
             ipv6: None,
         };
@@ -179,7 +161,7 @@ mod tests {
             (
                 "empty desire",
                 CurrentRecords::default(),
-                Desired::default(),
+                Addresses::default(),
                 vec![],
             ),
         ];

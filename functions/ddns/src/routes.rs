@@ -21,7 +21,6 @@ use subtle::ConstantTimeEq;
 use crate::dns::DnsStore;
 use crate::error::{json_response, text_response, ApiError};
 use crate::nonce::NonceStore;
-use crate::records::Desired;
 use crate::service::{Clock, Ddns};
 
 impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
@@ -83,7 +82,7 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
                 "nonce must be 16-64 characters of A-Z a-z 0-9 - _".into(),
             ));
         }
-        let mut desired = Desired {
+        let mut desired = Addresses {
             ipv4: update.ipv4,
             ipv6: update.ipv6,
         };
@@ -132,10 +131,7 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
                 );
             }
         };
-        let mut desired = Desired {
-            ipv4: addresses.ipv4,
-            ipv6: addresses.ipv6,
-        };
+        let mut desired = addresses;
         if desired.is_empty() {
             match source_ip(req) {
                 Ok(ip) => desired = from_source(ip),
@@ -281,18 +277,18 @@ fn legacy_response(status: u16, answer: LegacyAnswer) -> Response<Body> {
         .expect("static status and header are valid")
 }
 
-fn from_source(ip: IpAddr) -> Desired {
+fn from_source(ip: IpAddr) -> Addresses {
     match ip {
-        IpAddr::V4(v4) => Desired {
+        IpAddr::V4(v4) => Addresses {
             ipv4: Some(v4),
             ipv6: None,
         },
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => Desired {
+            Some(v4) => Addresses {
                 ipv4: Some(v4),
                 ipv6: None,
             },
-            None => Desired {
+            None => Addresses {
                 ipv4: None,
                 ipv6: Some(v6),
             },

@@ -14,7 +14,8 @@ use crate::config::{DdnsConfig, HostConfig};
 use crate::dns::{DnsError, DnsStore, Route53Store};
 use crate::error::ApiError;
 use crate::nonce::{Claim, NonceStore, S3Nonces};
-use crate::records::{plan, Desired};
+use crate::records::plan;
+use failberry_proto::dyndns2::Addresses;
 
 pub use failberry_proto::clock::{Clock, SystemClock};
 
@@ -78,7 +79,7 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
     pub async fn apply(
         &self,
         host: &HostConfig,
-        desired: Desired,
+        desired: Addresses,
         nonce: Option<(&str, &str)>,
     ) -> Result<Applied, ApiError> {
         if !in_zone(&host.name, &host.zone) {
@@ -98,7 +99,7 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
         }
         if !host.allow_private {
             if let Some((ip, reason)) = desired
-                .addresses()
+                .iter()
                 .find_map(|ip| non_public_reason(ip).map(|r| (ip, r)))
             {
                 return Err(ApiError::AddressNotPublic { ip, reason });
