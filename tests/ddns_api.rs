@@ -4,7 +4,7 @@
 use failberry_ddns::Clock;
 use failberry_local::seed::{self, HostSeed};
 use failberry_proto::legacy::validation_hash;
-use failberry_proto::Signer;
+use failberry_proto::{Signer, Stamps};
 use failberry_tests::{loopback_host, Stack};
 use serde_json::{json, Value};
 
@@ -29,9 +29,13 @@ async fn post_signed(stack: &Stack, key_id: &str, secret: &str, body: &[u8]) -> 
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// Signed changes for a host must be stamped in order, and the tests send several a second, as a
+/// real client does not: strictly increasing stamps, as the Pi client makes them.
+static STAMPS: Stamps = Stamps::new();
+
 fn update_body(stack: &Stack, hostname: &str, ipv4: Option<&str>, ipv6: Option<&str>) -> Vec<u8> {
-    let mut body =
-        json!({"hostname": hostname, "timestamp": stack.clock.unix_secs(), "nonce": nonce()});
+    let stamp = STAMPS.next(stack.clock.unix_secs());
+    let mut body = json!({"hostname": hostname, "timestamp": stamp, "nonce": nonce()});
     if let Some(v4) = ipv4 {
         body["ipv4"] = v4.into();
     }
@@ -178,12 +182,13 @@ async fn bad_signed_requests_are_refused_and_change_nothing() {
             "stale_timestamp",
         ),
         (
+            // The same answer as a wrong secret: nobody learns which names exist.
             "unknown host",
             "nobody.home.example.com",
             seed::SECRET,
             update_body(&stack, "nobody.home.example.com", Some("81.2.69.1"), None),
-            403,
-            "unknown_host",
+            401,
+            "bad_signature",
         ),
         (
             "key id not a fqdn",
@@ -314,12 +319,47 @@ async fn bad_signed_requests_are_refused_and_change_nothing() {
     );
 }
 
+/// The sequence: a refresh that changed nothing, replayed after a newer change, used to
+/// drag the record back (its nonce was never consumed). Now every change must be newer than the
+/// last one applied.
 #[tokio::test]
-async fn replayed_nonce_is_refused_when_it_would_change_the_record() {
+async fn a_replayed_refresh_cannot_drag_the_record_back() {
+    let stack = Stack::start(&[HostSeed::default()]).await;
+    let (status, answer) = update(&stack, Some("81.2.69.41"), None).await;
+    assert_eq!((status, answer["status"].as_str()), (200, Some("updated")));
+    // The periodic refresh: the same address, a new nonce, answered unchanged.
+    let refresh = update_body(&stack, HOST, Some("81.2.69.41"), None);
+    let (status, answer) = post_signed(&stack, HOST, seed::SECRET, &refresh).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("unchanged"))
+    );
+    // The Pi moves on.
+    let (status, answer) = update(&stack, Some("81.2.69.42"), None).await;
+    assert_eq!((status, answer["status"].as_str()), (200, Some("updated")));
+    // An eavesdropper replays the refresh, byte for byte.
+    let (status, answer) = post_signed(&stack, HOST, seed::SECRET, &refresh).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (409, Some("replayed_request")),
+        "{answer}"
+    );
+    assert!(answer["last_applied"].is_i64(), "{answer}");
+    assert_eq!(stack.record(HOST, "A").await, vec!["81.2.69.42"]);
+}
+
+#[tokio::test]
+async fn a_replayed_change_is_refused_when_it_would_change_the_record() {
     let stack = Stack::start(&[HostSeed::default()]).await;
     let captured = update_body(&stack, HOST, Some("81.2.69.142"), None);
     let (status, _) = post_signed(&stack, HOST, seed::SECRET, &captured).await;
     assert_eq!(status, 200);
+    // The same request again changes nothing: answered, and nothing is written.
+    let (status, answer) = post_signed(&stack, HOST, seed::SECRET, &captured).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("unchanged"))
+    );
     // The Pi moves on to a new address...
     let (status, _) = update(&stack, Some("81.2.69.160"), None).await;
     assert_eq!(status, 200);
@@ -327,10 +367,31 @@ async fn replayed_nonce_is_refused_when_it_would_change_the_record() {
     let (status, answer) = post_signed(&stack, HOST, seed::SECRET, &captured).await;
     assert_eq!(
         (status, answer["error"].as_str()),
-        (409, Some("replayed_nonce")),
+        (409, Some("replayed_request")),
         "{answer}"
     );
     assert_eq!(stack.record(HOST, "A").await, vec!["81.2.69.160"]);
+}
+
+/// A change through dyndns2 (which carries no signed time) also moves the mark: a signed request
+/// captured before it cannot undo it.
+#[tokio::test]
+async fn a_signed_request_older_than_a_dyndns2_change_cannot_undo_it() {
+    let stack = Stack::start(&[HostSeed::default()]).await;
+    // Stamped a minute ago, well inside the window.
+    let old = serde_json::to_vec(&json!({"hostname": HOST, "ipv4": "81.2.69.41",
+        "timestamp": stack.clock.unix_secs() - 60, "nonce": nonce()}))
+    .unwrap();
+    let auth = Some((HOST, seed::DYNDNS2_PASSWORD));
+    let (_, line) = nic_update(&stack, auth, &format!("hostname={HOST}&myip=81.2.69.42")).await;
+    assert_eq!(line, "good 81.2.69.42");
+    let (status, answer) = post_signed(&stack, HOST, seed::SECRET, &old).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (409, Some("replayed_request")),
+        "{answer}"
+    );
+    assert_eq!(stack.record(HOST, "A").await, vec!["81.2.69.42"]);
 }
 
 #[tokio::test]
@@ -445,14 +506,15 @@ async fn dyndns2_answers_one_line_per_host() {
             .replace("::1", "::2")
     );
 
-    // Several hostnames: answered in order; the second is not this user's, the third unknown.
+    // Several hostnames, answered in order: the second exists but is not in this account, the
+    // third exists nowhere, and both answer alike (`nohost`: not in this account).
     let q = format!("hostname={HOST},{second},nohost.home.example.com,bad_name&myip=81.2.69.150");
     let (_, text) = nic_update(&stack, auth, &q).await;
     assert_eq!(
         text.lines().collect::<Vec<_>>(),
         vec![
             "good 81.2.69.150,2a00:1450::2",
-            "badauth",
+            "nohost",
             "nohost",
             "notfqdn"
         ]
@@ -500,14 +562,14 @@ async fn dyndns2_refusals_change_nothing() {
             auth,
             format!("hostname={HOST}&myip=10.0.0.1"),
             200,
-            "abuse",
+            "dnserr",
         ),
         (
             "garbage address",
             auth,
             format!("hostname={HOST}&myip=not-an-ip"),
             200,
-            "abuse",
+            "dnserr",
         ),
     ];
     for (name, auth, query, want_status, want_line) in cases {
@@ -518,6 +580,59 @@ async fn dyndns2_refusals_change_nothing() {
         );
     }
     assert_eq!(stack.zone_snapshot().await, before);
+}
+
+/// Without the right password a caller learns nothing: a configured name, an unknown one, an
+/// unknown user and a malformed name all answer `badauth`, line for line.
+#[tokio::test]
+async fn dyndns2_hostnames_cannot_be_enumerated_without_credentials() {
+    let stack = Stack::start(&[HostSeed::default()]).await;
+    let before = stack.zone_snapshot().await;
+    let guesses = [
+        ("configured name", HOST, HOST.to_string()),
+        ("unknown name", HOST, "who.home.example.com".to_string()),
+        ("unknown user", "nobody", HOST.to_string()),
+        ("not a name", HOST, "bad_name".to_string()),
+        ("two names", HOST, format!("{HOST},who.home.example.com")),
+    ];
+    for (name, user, hostnames) in guesses {
+        let query = format!("hostname={hostnames}&myip=81.2.69.1");
+        let (status, text) = nic_update(&stack, Some((user, "a-guess")), &query).await;
+        let want = vec!["badauth"; hostnames.split(',').count()].join("\n");
+        assert_eq!((status, text), (200, want), "{name}");
+    }
+    assert_eq!(stack.zone_snapshot().await, before);
+}
+
+/// One request may name at most 20 hosts (`numhost` beyond), and a name listed many times, in
+/// any spelling, is read and written once and answered on every line.
+#[tokio::test]
+async fn dyndns2_hostname_lists_are_bounded_and_deduplicated() {
+    let stack = Stack::start(&[HostSeed::default()]).await;
+    let auth = Some((HOST, seed::DYNDNS2_PASSWORD));
+    let before = stack.zone_snapshot().await;
+    let flood = vec![HOST; 200].join(",");
+    let (status, text) =
+        nic_update(&stack, auth, &format!("hostname={flood}&myip=81.2.69.1")).await;
+    assert_eq!((status, text.as_str()), (200, "numhost"));
+    assert_eq!(
+        stack.zone_snapshot().await,
+        before,
+        "no write for a refused list"
+    );
+
+    let spellings = [HOST.to_string(), HOST.to_uppercase(), format!("{HOST}.")];
+    let twenty: Vec<&str> = spellings
+        .iter()
+        .map(String::as_str)
+        .cycle()
+        .take(20)
+        .collect();
+    let q = format!("hostname={}&myip=81.2.69.1", twenty.join(","));
+    let (status, text) = nic_update(&stack, auth, &q).await;
+    assert_eq!(status, 200);
+    assert_eq!(text.lines().collect::<Vec<_>>(), vec!["good 81.2.69.1"; 20]);
+    assert_eq!(stack.record(HOST, "A").await, vec!["81.2.69.1"]);
 }
 
 #[tokio::test]

@@ -83,6 +83,28 @@ async fn ddclient_with_a_wrong_password_changes_nothing() {
     assert!(stack.record(seed::HOSTNAME, "A").await.is_empty());
 }
 
+/// A refused address (here a private one, as a router behind CGNAT or a misconfigured `use=` would
+/// send) is answered `dnserr`: ddclient reports a failed DNS update, not an account blocked for
+/// abuse with an email on its way, nor wrong credentials.
+#[tokio::test]
+async fn ddclient_is_told_plainly_when_an_address_may_not_be_published() {
+    let stack = Stack::start(&[HostSeed::default()]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = run_ddclient(dir.path(), &stack.api, "10.1.2.3").await;
+    assert!(
+        log.contains("dnserr") && log.contains("DNS error encountered"),
+        "ddclient log:\n{log}"
+    );
+    for misleading in ["abuse", "email", "Bad authorization"] {
+        assert!(
+            !log.contains(misleading),
+            "{misleading:?} in ddclient log:\n{log}"
+        );
+    }
+    assert!(!log.contains("SUCCESS"), "ddclient log:\n{log}");
+    assert!(stack.record(seed::HOSTNAME, "A").await.is_empty());
+}
+
 /// The reference client's get/hash/set sequence, as its README documents the commands.
 const REFERENCE_CLIENT: &str = r#"
 set -eu

@@ -251,3 +251,32 @@ fn link_alarms_are_the_modelled_ones_and_route53_accepts_them() {
         "SECONDARY"
     );
 }
+
+/// The ddns function's replay marks live under one prefix: the one its environment names, the only
+/// keys it may write, and the one a lifecycle rule expires.
+#[test]
+fn replay_marks_are_writable_only_under_their_prefix_and_expire() {
+    let t = template();
+    let ddns = &t["Resources"]["DdnsFunction"];
+    let prefix = ddns["Properties"]["Environment"]["Variables"]["REPLAY_PREFIX"]
+        .as_str()
+        .expect("REPLAY_PREFIX is set");
+    let writes: Vec<String> = statements(ddns)
+        .into_iter()
+        .filter(|s| actions(s).contains(&"s3:PutObject"))
+        .map(|s| match &s["Resource"] {
+            Value::Tagged(sub) if sub.tag == "Sub" => sub.value.as_str().unwrap().to_string(),
+            other => panic!("PutObject resource {other:?} is not a !Sub of the bucket"),
+        })
+        .collect();
+    assert_eq!(writes, vec![format!("${{ConfigBucket.Arn}}/{prefix}*")]);
+    let rules = t["Resources"]["ConfigBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .unwrap();
+    assert!(
+        rules.iter().any(|r| r["Prefix"] == prefix
+            && r["Status"] == "Enabled"
+            && r["ExpirationInDays"] == 1),
+        "a lifecycle rule expires {prefix}"
+    );
+}

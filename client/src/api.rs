@@ -6,15 +6,17 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use failberry_proto::paths::{MYIP, UPDATE};
+use failberry_proto::signing::check_timestamp;
 use failberry_proto::{Clock, SystemClock};
-use failberry_proto::{ErrorBody, MyIpResponse, Signer, UpdateRequest, UpdateResponse};
+use failberry_proto::{
+    ErrorBody, ErrorCode, MyIpResponse, Signer, Stamps, UpdateRequest, UpdateResponse,
+};
 use reqwest::StatusCode;
 use url::Url;
 
 use crate::config::DdnsConfig;
 
-pub const MYIP_PATH: &str = "/v1/myip";
-pub const UPDATE_PATH: &str = "/v1/update";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How much of an unreadable answer is quoted in an error.
@@ -38,10 +40,12 @@ pub enum ApiError {
     Refused {
         url: String,
         status: u16,
-        code: String,
+        code: ErrorCode,
         message: String,
         /// The server's clock when it answered.
         server_time: i64,
+        /// With `replayed_request`: the last change's timestamp the server holds.
+        last_applied: Option<i64>,
     },
     #[error("{url} answered {status} with an unexpected body: {snippet:?}")]
     BadAnswer {
@@ -55,17 +59,21 @@ impl ApiError {
     pub fn class(&self) -> ErrorClass {
         match self {
             ApiError::Unreachable { .. } => ErrorClass::Transient,
-            ApiError::Refused { status, code, .. } => classify(*status, code),
+            ApiError::Refused { status, code, .. } => classify(*status, Some(*code)),
             // A 200 that is not our JSON is usually a captive portal or a proxy in the way.
-            ApiError::BadAnswer { status, .. } => classify(*status, ""),
+            ApiError::BadAnswer { status, .. } => classify(*status, None),
         }
     }
 }
 
-/// The retry class of an HTTP error answer.
-pub fn classify(status: u16, code: &str) -> ErrorClass {
+/// The retry class of an HTTP error answer (`code` is `None` when the body was not ours).
+/// A replayed-request refusal of a genuine request means it arrived after a newer change (or
+/// the clock was corrected backwards): signed again later, with the current time, it goes through.
+pub fn classify(status: u16, code: Option<ErrorCode>) -> ErrorClass {
     match (status, code) {
-        (401, "stale_timestamp") | (429, _) => ErrorClass::Transient,
+        (401, Some(ErrorCode::StaleTimestamp))
+        | (409, Some(ErrorCode::ReplayedRequest))
+        | (429, _) => ErrorClass::Transient,
         (400..=499, _) => ErrorClass::Permanent,
         _ => ErrorClass::Transient,
     }
@@ -90,6 +98,8 @@ pub struct ApiClient {
     update_http: reqwest::Client,
     /// Server clock minus local clock, in seconds.
     offset: AtomicI64,
+    /// Signed requests' timestamps, strictly increasing even across a clock correction.
+    stamps: Stamps,
 }
 
 impl std::fmt::Debug for ApiClient {
@@ -111,6 +121,7 @@ impl ApiClient {
             myip_http: http_client(interface, Some(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))?,
             update_http: http_client(interface, None)?,
             offset: AtomicI64::new(0),
+            stamps: Stamps::new(),
         })
     }
 
@@ -136,7 +147,7 @@ impl ApiClient {
     /// The caller's address as the API sees it, asked over IPv4 through the configured
     /// interface; also corrects the clock from the answer's `time`.
     pub async fn my_ip(&self) -> Result<IpAddr, ApiError> {
-        let url = self.endpoint(MYIP_PATH);
+        let url = self.endpoint(MYIP);
         let answer = self.myip_http.get(url.clone()).send().await;
         let (status, body) = read(&url, answer).await?;
         if status != StatusCode::OK {
@@ -154,21 +165,23 @@ impl ApiClient {
             hostname: self.signer.key_id().to_string(),
             ipv4,
             ipv6,
-            timestamp: self.now(),
+            timestamp: self.stamps.next(self.now()),
             nonce: new_nonce(),
         };
         let body = serde_json::to_vec(&request).expect("an update request always serialises");
-        let headers = self.signer.headers("POST", UPDATE_PATH, &body);
+        let headers = self.signer.headers("POST", UPDATE, &body);
         PreparedUpdate {
-            url: self.endpoint(UPDATE_PATH),
+            url: self.endpoint(UPDATE),
             request,
             body,
             headers,
         }
     }
 
-    /// Sends a signed update. A `stale_timestamp` refusal corrects the clock from the answer and
-    /// is retried once, with a fresh nonce.
+    /// Sends a signed update. A `stale_timestamp` refusal corrects the clock from the answer, a
+    /// `replayed_request` one moves the next stamp past the change the server holds (another run
+    /// of this client may have signed within the same second); either is retried once, freshly
+    /// signed.
     pub async fn update(
         &self,
         ipv4: Option<Ipv4Addr>,
@@ -176,19 +189,34 @@ impl ApiClient {
     ) -> Result<UpdateResponse, ApiError> {
         let first = self.send(self.prepare_update(ipv4, ipv6)).await;
         let Err(ApiError::Refused {
-            code, server_time, ..
+            code,
+            server_time,
+            last_applied,
+            ..
         }) = &first
         else {
             return first;
         };
-        if code != "stale_timestamp" {
-            return first;
+        match (code, last_applied) {
+            (ErrorCode::StaleTimestamp, _) => {
+                tracing::info!(
+                    skew_secs = server_time - self.now(),
+                    "clock off, retrying with the server's time"
+                );
+                self.learn_server_time(*server_time);
+            }
+            // Only a mark the server could have accepted: never jump the stamps far ahead.
+            (ErrorCode::ReplayedRequest, Some(last))
+                if check_timestamp(*last, *server_time).is_ok() =>
+            {
+                tracing::info!(
+                    last_applied = last,
+                    "a change at least as recent was already applied, signing past it"
+                );
+                self.stamps.next(*last);
+            }
+            _ => return first,
         }
-        tracing::info!(
-            skew_secs = server_time - self.now(),
-            "clock off, retrying with the server's time"
-        );
-        self.learn_server_time(*server_time);
         self.send(self.prepare_update(ipv4, ipv6)).await
     }
 
@@ -250,6 +278,7 @@ fn error_answer(url: &Url, status: StatusCode, body: &[u8]) -> ApiError {
             code: error.error,
             message: error.message,
             server_time: error.time,
+            last_applied: error.last_applied,
         },
         Err(_) => bad_answer(url, status, body),
     }
@@ -292,31 +321,82 @@ mod tests {
 
     #[test]
     fn error_classes() {
+        use ErrorCode::*;
         let cases = [
-            ("stale clock", 401, "stale_timestamp", ErrorClass::Transient),
-            ("bad signature", 401, "bad_signature", ErrorClass::Permanent),
-            ("unknown host", 403, "unknown_host", ErrorClass::Permanent),
+            (
+                "stale clock",
+                401,
+                Some(StaleTimestamp),
+                ErrorClass::Transient,
+            ),
+            (
+                "bad signature",
+                401,
+                Some(BadSignature),
+                ErrorClass::Permanent,
+            ),
+            (
+                "host mismatch",
+                403,
+                Some(HostMismatch),
+                ErrorClass::Permanent,
+            ),
             (
                 "refused address",
                 403,
-                "address_not_public",
+                Some(AddressNotPublic),
                 ErrorClass::Permanent,
             ),
-            ("malformed", 400, "malformed_request", ErrorClass::Permanent),
-            ("wrong url", 404, "", ErrorClass::Permanent),
-            ("throttled", 429, "", ErrorClass::Transient),
+            (
+                "malformed",
+                400,
+                Some(MalformedRequest),
+                ErrorClass::Permanent,
+            ),
+            (
+                "out of order",
+                409,
+                Some(ReplayedRequest),
+                ErrorClass::Transient,
+            ),
+            ("unknown code", 409, Some(Unknown), ErrorClass::Permanent),
+            ("wrong url", 404, None, ErrorClass::Permanent),
+            ("throttled", 429, None, ErrorClass::Transient),
             (
                 "route53 down",
                 503,
-                "dns_unavailable",
+                Some(DnsUnavailable),
                 ErrorClass::Transient,
             ),
-            ("gateway", 502, "", ErrorClass::Transient),
-            ("portal 200", 200, "", ErrorClass::Transient),
+            ("gateway", 502, None, ErrorClass::Transient),
+            ("portal 200", 200, None, ErrorClass::Transient),
         ];
         for (name, status, code, want) in cases {
             assert_eq!(classify(status, code), want, "{name}");
         }
+    }
+
+    #[test]
+    fn stamps_only_move_forward_even_when_the_clock_is_set_back() {
+        use crate::config::{DdnsConfig, Ipv4Source, Ipv6Source};
+        let config = DdnsConfig {
+            api_url: "http://127.0.0.1:9/".parse().unwrap(),
+            hostname: "wireless.home.example.com".into(),
+            secret: failberry_proto::Secret::new("0123456789abcdef0123"),
+            ipv4: Ipv4Source::MyIp { interface: None },
+            ipv6: Ipv6Source::Off,
+            state_file: "/nonexistent/state.json".into(),
+            interval: Duration::from_secs(60),
+            refresh_after: Duration::from_secs(3 * 86_400),
+        };
+        let client = ApiClient::new(&config).unwrap();
+        let first = client.prepare_update(None, None).request.timestamp;
+        let second = client.prepare_update(None, None).request.timestamp;
+        assert!(second > first, "{first} then {second}");
+        // The server says the local clock was two minutes fast.
+        client.learn_server_time(SystemClock.unix_secs() - 120);
+        let third = client.prepare_update(None, None).request.timestamp;
+        assert!(third > second, "{second} then {third}");
     }
 
     #[test]
@@ -366,7 +446,7 @@ mod tests {
         ];
         for (name, base, want) in cases {
             let client = ApiClient::new(&config(base)).unwrap();
-            assert_eq!(client.endpoint(UPDATE_PATH).as_str(), want, "{name}");
+            assert_eq!(client.endpoint(UPDATE).as_str(), want, "{name}");
         }
     }
 }

@@ -322,6 +322,59 @@ async fn stale_timestamp_is_retried_once_with_the_servers_clock() {
 }
 
 #[tokio::test]
+async fn a_replayed_request_answer_is_retried_once_signed_past_the_servers_mark() {
+    // Another run of the client (a restart) already had a change applied two seconds ahead of
+    // this run's clock, as after a clock correction: the server says so, and the retry signs past it.
+    let now = SystemClock.unix_secs();
+    let mark = now + 2;
+    let api = FakeApi::start(move |seen, all| {
+        if posts_in(all) == 1 {
+            let body = serde_json::json!({"error": "replayed_request", "message": "fake",
+                "time": now, "last_applied": mark});
+            (409, body.to_string())
+        } else {
+            accepted(seen, "updated", now)
+        }
+    })
+    .await;
+    let device = Device::new(Some(IP_A));
+
+    let outcome = ddns::run_once(&device.config(&api), RunOptions::default())
+        .await
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Updated(_)), "{outcome:?}");
+    let posts = api.posts();
+    assert_eq!(posts.len(), 2, "exactly one retry");
+    assert!(posts[0].update().timestamp <= mark);
+    assert!(
+        posts[1].update().timestamp > mark,
+        "retry signed past the mark: {} vs {mark}",
+        posts[1].update().timestamp
+    );
+    assert_signed(&posts[1]);
+}
+
+#[tokio::test]
+async fn a_replayed_request_answer_with_an_implausible_mark_is_not_followed() {
+    // A mark far outside the window could only come from something in the way: no retry, and
+    // the stamps are not pushed an hour ahead.
+    let now = SystemClock.unix_secs();
+    let api = FakeApi::start(move |_, _| {
+        let body = serde_json::json!({"error": "replayed_request", "message": "fake",
+            "time": now, "last_applied": now + 3600});
+        (409, body.to_string())
+    })
+    .await;
+    let device = Device::new(Some(IP_A));
+    let mut updater = Updater::new(&device.config(&api)).unwrap();
+
+    let err = updater.run_once(RunOptions::default()).await.unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Transient, "{err}");
+    assert_eq!(api.posts().len(), 1, "no retry");
+    assert!(device.state().is_none());
+}
+
+#[tokio::test]
 async fn a_clock_still_stale_after_the_retry_is_a_transient_failure() {
     let api =
         FakeApi::start(|_, _| error(401, "stale_timestamp", SystemClock.unix_secs() + 3600)).await;

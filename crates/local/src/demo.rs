@@ -256,7 +256,7 @@ pub async fn run(moto_url: &str, paths: &DemoPaths, out: &mut impl Write) -> any
             let status = answer.status().as_u16();
             let text = answer.text().await.unwrap_or_default();
             story.check(
-                status == 409 && text.contains("replayed_nonce"),
+                status == 409 && text.contains("replayed_request"),
                 &format!("the API refused it: {status} {text}"),
             );
         }

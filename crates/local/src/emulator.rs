@@ -34,7 +34,7 @@ pub fn route53_client(sdk: &aws_config::SdkConfig) -> aws_sdk_route53::Client {
 }
 
 /// The ddns function wired to the emulator: its config document at `seed::CONFIG_KEY` in
-/// `bucket`, nonce markers beside it.
+/// `bucket`, replay marks beside it.
 pub fn ddns<K: failberry_ddns::Clock>(
     sdk: &aws_config::SdkConfig,
     bucket: &str,
@@ -45,7 +45,7 @@ pub fn ddns<K: failberry_ddns::Clock>(
         config_bucket: bucket.into(),
         config_key: crate::seed::CONFIG_KEY.into(),
         config_max_age,
-        nonce_prefix: "nonces/".into(),
+        replay_prefix: "replay/".into(),
     };
     failberry_ddns::AwsDdns::from_clients(route53_client(sdk), s3_client(sdk), settings, clock)
 }

@@ -4,17 +4,26 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// One answer line. `Abuse` is also what a refused address gets (private, reserved, or a family
-/// the host may not publish): like real providers' abuse answer, it tells the client to stop
-/// retrying until a person looks.
+/// Most hostnames one request may list; dyndns2 answers `numhost` beyond it (DynDNS's own limit).
+/// It bounds the Route53 reads one request can cause.
+pub const MAX_HOSTNAMES: usize = 20;
+
+/// One answer line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     Good(Addresses),
     NoChange(Addresses),
     BadAuth,
+    /// Not a host of the authenticated account (whether or not it exists elsewhere).
     NoHost,
     NotFqdn,
-    Abuse,
+    /// More than [`MAX_HOSTNAMES`] hostnames in one request.
+    NumHost,
+    /// The address may not be published (private, reserved, unparsable, or a family the host
+    /// may not use). Of the dyndns2 codes this misleads least: ddclient prints "DNS error
+    /// encountered", inadyn retries later, and neither claims the account is blocked for abuse
+    /// (`abuse`) or the credentials are wrong. See `docs/protocol.md`.
+    DnsErr,
     /// A server-side failure (Route53 unavailable): try again later.
     ServerError,
 }
@@ -59,7 +68,8 @@ impl fmt::Display for Answer {
             Answer::BadAuth => f.write_str("badauth"),
             Answer::NoHost => f.write_str("nohost"),
             Answer::NotFqdn => f.write_str("notfqdn"),
-            Answer::Abuse => f.write_str("abuse"),
+            Answer::NumHost => f.write_str("numhost"),
+            Answer::DnsErr => f.write_str("dnserr"),
             Answer::ServerError => f.write_str("911"),
         }
     }
@@ -161,6 +171,8 @@ mod tests {
             (Answer::Good(a), "good 81.2.69.142"),
             (Answer::NoChange(a), "nochg 81.2.69.142"),
             (Answer::BadAuth, "badauth"),
+            (Answer::NumHost, "numhost"),
+            (Answer::DnsErr, "dnserr"),
             (Answer::ServerError, "911"),
         ];
         for (answer, want) in cases {

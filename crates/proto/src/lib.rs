@@ -9,11 +9,12 @@ pub mod clock;
 pub mod dyndns2;
 pub mod hostname;
 pub mod legacy;
+pub mod paths;
 pub mod secret;
 pub mod signing;
 pub mod update;
 
 pub use clock::{Clock, SystemClock};
 pub use secret::Secret;
-pub use signing::{SignError, Signer, KEY_ID_HEADER, SIGNATURE_HEADER};
-pub use update::{ErrorBody, MyIpResponse, UpdateRequest, UpdateResponse, UpdateStatus};
+pub use signing::{SignError, Signer, Stamps, KEY_ID_HEADER, SIGNATURE_HEADER};
+pub use update::{ErrorBody, ErrorCode, MyIpResponse, UpdateRequest, UpdateResponse, UpdateStatus};

@@ -3,6 +3,8 @@
 //! timestamp and the nonce). Verification is constant-time; freshness and replay checks on the
 //! body's timestamp and nonce are done by the server after the signature holds.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -116,10 +118,55 @@ pub fn check_timestamp(timestamp: i64, now: i64) -> Result<(), SignError> {
     Ok(())
 }
 
+/// Timestamps for signed requests that only move forward. The server refuses a change that is not
+/// newer than the last one it applied for the key, so two changes signed within one second, or
+/// either side of a clock corrected backwards, must still come out in order.
+#[derive(Debug)]
+pub struct Stamps(AtomicI64);
+
+impl Stamps {
+    pub const fn new() -> Self {
+        Stamps(AtomicI64::new(i64::MIN))
+    }
+
+    /// `now`, or one second past the previous stamp when that is later.
+    pub fn next(&self, now: i64) -> i64 {
+        let step = |last: i64| now.max(last.saturating_add(1));
+        let previous = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+                Some(step(last))
+            })
+            .expect("the closure always returns Some");
+        step(previous)
+    }
+}
+
+impl Default for Stamps {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn stamps_only_move_forward() {
+        let stamps = Stamps::new();
+        let cases = [
+            ("first", 100, 100),
+            ("same second", 100, 101),
+            ("same second again", 100, 102),
+            ("clock set back", 50, 103),
+            ("clock caught up", 200, 200),
+        ];
+        for (name, now, want) in cases {
+            assert_eq!(stamps.next(now), want, "{name}");
+        }
+    }
 
     /// One vector block of `docs/protocol.md`: `key: value` lines between ```vector fences.
     struct Vector {

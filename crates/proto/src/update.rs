@@ -53,9 +53,72 @@ pub struct UpdateResponse {
 /// server's clock so a client with a wrong clock can correct itself after a `stale_timestamp`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
-    pub error: String,
+    pub error: ErrorCode,
     pub message: String,
     pub time: i64,
+    /// With `replayed_request`: the timestamp of the last change applied for the key, so a
+    /// genuine client (a restarted one, or one whose clock was set back) signs past it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_applied: Option<i64>,
+}
+
+/// The machine codes of [`ErrorBody::error`], one per way a request can be refused. The server
+/// picks them and the client matches them: both read this one list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    MalformedRequest,
+    NotFqdn,
+    MissingSignature,
+    BadSignature,
+    StaleTimestamp,
+    HostMismatch,
+    OutsideZone,
+    FamilyNotAllowed,
+    AddressNotPublic,
+    /// A signed change not newer than the last one applied for its key: a replay, or a request
+    /// that arrived out of order. Signing it again with the current time is the remedy.
+    ReplayedRequest,
+    BodyTooLarge,
+    NotFound,
+    MethodNotAllowed,
+    DnsUnavailable,
+    DnsRejected,
+    ConfigUnavailable,
+    /// A code this build does not know (a newer server): treated by its HTTP status alone.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::MalformedRequest => "malformed_request",
+            ErrorCode::NotFqdn => "not_fqdn",
+            ErrorCode::MissingSignature => "missing_signature",
+            ErrorCode::BadSignature => "bad_signature",
+            ErrorCode::StaleTimestamp => "stale_timestamp",
+            ErrorCode::HostMismatch => "host_mismatch",
+            ErrorCode::OutsideZone => "outside_zone",
+            ErrorCode::FamilyNotAllowed => "family_not_allowed",
+            ErrorCode::AddressNotPublic => "address_not_public",
+            ErrorCode::ReplayedRequest => "replayed_request",
+            ErrorCode::BodyTooLarge => "body_too_large",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::DnsUnavailable => "dns_unavailable",
+            ErrorCode::DnsRejected => "dns_rejected",
+            ErrorCode::ConfigUnavailable => "config_unavailable",
+            ErrorCode::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Checks the nonce's shape; its freshness is the server's business.
@@ -83,6 +146,37 @@ mod tests {
         for (name, nonce, want) in cases {
             assert_eq!(valid_nonce(nonce), want, "{name}");
         }
+    }
+
+    #[test]
+    fn error_codes_round_trip_as_their_wire_names() {
+        let all = [
+            ErrorCode::MalformedRequest,
+            ErrorCode::NotFqdn,
+            ErrorCode::MissingSignature,
+            ErrorCode::BadSignature,
+            ErrorCode::StaleTimestamp,
+            ErrorCode::HostMismatch,
+            ErrorCode::OutsideZone,
+            ErrorCode::FamilyNotAllowed,
+            ErrorCode::AddressNotPublic,
+            ErrorCode::ReplayedRequest,
+            ErrorCode::BodyTooLarge,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::DnsUnavailable,
+            ErrorCode::DnsRejected,
+            ErrorCode::ConfigUnavailable,
+        ];
+        for code in all {
+            let wire = serde_json::to_string(&code).unwrap();
+            assert_eq!(wire, format!("\"{}\"", code.as_str()), "{code:?}");
+            assert_eq!(serde_json::from_str::<ErrorCode>(&wire).unwrap(), code);
+        }
+        assert_eq!(
+            serde_json::from_str::<ErrorCode>("\"added_in_a_later_release\"").unwrap(),
+            ErrorCode::Unknown
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use failberry_proto::hostname::normalize_fqdn;
 use failberry_proto::Secret;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::{Choice, ConstantTimeEq};
 
 pub const DEFAULT_TTL: i64 = 60;
 const MIN_SECRET_LEN: usize = 16;
@@ -66,6 +68,32 @@ impl DdnsConfig {
     /// Finds a host by any spelling of its name (case, trailing dot).
     pub fn host(&self, name: &str) -> Option<&HostConfig> {
         normalize_fqdn(name).and_then(|n| self.hosts.get(&n))
+    }
+
+    /// The hosts that dyndns2 credentials unlock: every host whose user (its own name unless
+    /// `dyndns2_user` is set) and password both match. Empty means the caller is not
+    /// authenticated, whatever hostnames it asked for, so an answer never tells a stranger which
+    /// names exist. Every host with a password is compared, in constant time, whether or not the
+    /// user matches: the time taken says nothing about which users or hosts exist.
+    pub fn dyndns2_account(&self, user: &str, password: &str) -> Vec<&HostConfig> {
+        let digest = Sha256::digest(password.as_bytes());
+        // A configured user name is matched as written; a host name in any spelling.
+        let as_hostname = normalize_fqdn(user).unwrap_or_default();
+        let mut account = Vec::new();
+        for host in self.hosts.values() {
+            let Some(expected) = host.dyndns2_password_sha256 else {
+                continue;
+            };
+            let user_ok = match &host.dyndns2_user {
+                Some(configured) => user.as_bytes().ct_eq(configured.as_bytes()),
+                None => as_hostname.as_bytes().ct_eq(host.name.as_bytes()),
+            };
+            let unlocked: Choice = user_ok & digest.as_slice().ct_eq(&expected);
+            if bool::from(unlocked) {
+                account.push(host);
+            }
+        }
+        account
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
@@ -210,6 +238,64 @@ mod tests {
         let cfg = DdnsConfig::parse(include_bytes!("../../../infra/ddns-config.sample.json"))
             .expect("sample is valid");
         assert!(cfg.host("wireless.home.example.com").is_some());
+    }
+
+    #[test]
+    fn dyndns2_credentials_unlock_only_their_own_hosts() {
+        let sha = |p: &str| hex::encode(Sha256::digest(p.as_bytes()));
+        let doc = format!(
+            r#"{{"hosts": {{
+            "a.home.example.com": {{"zone_id": "Z1", "zone": "home.example.com", "secret": "0123456789abcdef",
+                "dyndns2_password_sha256": "{pa}"}},
+            "b.home.example.com": {{"zone_id": "Z1", "zone": "home.example.com", "secret": "0123456789abcdef",
+                "dyndns2_user": "router", "dyndns2_password_sha256": "{pr}"}},
+            "c.home.example.com": {{"zone_id": "Z1", "zone": "home.example.com", "secret": "0123456789abcdef",
+                "dyndns2_user": "router", "dyndns2_password_sha256": "{pr}"}},
+            "d.home.example.com": {{"zone_id": "Z1", "zone": "home.example.com", "secret": "0123456789abcdef"}}
+            }}}}"#,
+            pa = sha("pw-a"),
+            pr = sha("pw-router"),
+        );
+        let config = DdnsConfig::parse(doc.as_bytes()).unwrap();
+        let cases: [(&str, &str, &str, &[&str]); 8] = [
+            (
+                "host name as user",
+                "a.home.example.com",
+                "pw-a",
+                &["a.home.example.com"],
+            ),
+            (
+                "any spelling of the name",
+                "A.Home.Example.COM.",
+                "pw-a",
+                &["a.home.example.com"],
+            ),
+            ("wrong password", "a.home.example.com", "pw-router", &[]),
+            (
+                "shared user unlocks both its hosts",
+                "router",
+                "pw-router",
+                &["b.home.example.com", "c.home.example.com"],
+            ),
+            (
+                "host name is not the user when one is set",
+                "b.home.example.com",
+                "pw-router",
+                &[],
+            ),
+            ("unknown user", "nobody", "pw-a", &[]),
+            ("no password configured", "d.home.example.com", "", &[]),
+            ("empty credentials", "", "", &[]),
+        ];
+        for (name, user, password, want) in cases {
+            let mut got: Vec<&str> = config
+                .dyndns2_account(user, password)
+                .iter()
+                .map(|h| h.name.as_str())
+                .collect();
+            got.sort();
+            assert_eq!(got, want, "{name}");
+        }
     }
 
     #[test]

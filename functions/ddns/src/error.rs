@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use failberry_proto::dyndns2::Answer;
-use failberry_proto::{ErrorBody, SignError};
+use failberry_proto::{ErrorBody, ErrorCode, SignError};
 use lambda_http::{Body, Response};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,8 +16,6 @@ pub enum ApiError {
     MissingSignature(&'static str),
     #[error(transparent)]
     Signature(SignError),
-    #[error("no host {0:?} is configured")]
-    UnknownHost(String),
     #[error("key {key_id:?} may not update {hostname:?}")]
     HostMismatch { key_id: String, hostname: String },
     #[error("{hostname:?} is outside its configured zone {zone:?}")]
@@ -26,8 +24,8 @@ pub enum ApiError {
     FamilyNotAllowed(&'static str),
     #[error("{ip} is {reason}, which this host may not publish")]
     AddressNotPublic { ip: IpAddr, reason: &'static str },
-    #[error("this nonce was already used")]
-    Replayed,
+    #[error("a change stamped {last_applied} or later was already applied for this host: this request is a replay or arrived out of order (sign it again with the current time)")]
+    Replayed { last_applied: i64 },
     #[error("the body is larger than {0} bytes")]
     TooLarge(usize),
     #[error("no such endpoint")]
@@ -47,39 +45,37 @@ impl ApiError {
         match self {
             ApiError::Malformed(_) | ApiError::NotFqdn(_) => 400,
             ApiError::MissingSignature(_) | ApiError::Signature(_) => 401,
-            ApiError::UnknownHost(_)
-            | ApiError::HostMismatch { .. }
+            ApiError::HostMismatch { .. }
             | ApiError::OutsideZone { .. }
             | ApiError::FamilyNotAllowed(_)
             | ApiError::AddressNotPublic { .. } => 403,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed => 405,
-            ApiError::Replayed => 409,
+            ApiError::Replayed { .. } => 409,
             ApiError::TooLarge(_) => 413,
             ApiError::DnsRejected(_) => 502,
             ApiError::DnsUnavailable(_) | ApiError::ConfigUnavailable(_) => 503,
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ApiError::Malformed(_) => "malformed_request",
-            ApiError::NotFqdn(_) => "not_fqdn",
-            ApiError::MissingSignature(_) => "missing_signature",
-            ApiError::Signature(SignError::StaleTimestamp { .. }) => "stale_timestamp",
-            ApiError::Signature(_) => "bad_signature",
-            ApiError::UnknownHost(_) => "unknown_host",
-            ApiError::HostMismatch { .. } => "host_mismatch",
-            ApiError::OutsideZone { .. } => "outside_zone",
-            ApiError::FamilyNotAllowed(_) => "family_not_allowed",
-            ApiError::AddressNotPublic { .. } => "address_not_public",
-            ApiError::Replayed => "replayed_nonce",
-            ApiError::TooLarge(_) => "body_too_large",
-            ApiError::NotFound => "not_found",
-            ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::DnsUnavailable(_) => "dns_unavailable",
-            ApiError::DnsRejected(_) => "dns_rejected",
-            ApiError::ConfigUnavailable(_) => "config_unavailable",
+            ApiError::Malformed(_) => ErrorCode::MalformedRequest,
+            ApiError::NotFqdn(_) => ErrorCode::NotFqdn,
+            ApiError::MissingSignature(_) => ErrorCode::MissingSignature,
+            ApiError::Signature(SignError::StaleTimestamp { .. }) => ErrorCode::StaleTimestamp,
+            ApiError::Signature(_) => ErrorCode::BadSignature,
+            ApiError::HostMismatch { .. } => ErrorCode::HostMismatch,
+            ApiError::OutsideZone { .. } => ErrorCode::OutsideZone,
+            ApiError::FamilyNotAllowed(_) => ErrorCode::FamilyNotAllowed,
+            ApiError::AddressNotPublic { .. } => ErrorCode::AddressNotPublic,
+            ApiError::Replayed { .. } => ErrorCode::ReplayedRequest,
+            ApiError::TooLarge(_) => ErrorCode::BodyTooLarge,
+            ApiError::NotFound => ErrorCode::NotFound,
+            ApiError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            ApiError::DnsUnavailable(_) => ErrorCode::DnsUnavailable,
+            ApiError::DnsRejected(_) => ErrorCode::DnsRejected,
+            ApiError::ConfigUnavailable(_) => ErrorCode::ConfigUnavailable,
         }
     }
 
@@ -87,20 +83,24 @@ impl ApiError {
     pub fn dyndns2(&self) -> Answer {
         match self {
             ApiError::NotFqdn(_) => Answer::NotFqdn,
-            ApiError::UnknownHost(_) | ApiError::OutsideZone { .. } => Answer::NoHost,
+            ApiError::OutsideZone { .. } => Answer::NoHost,
             ApiError::MissingSignature(_)
             | ApiError::Signature(_)
             | ApiError::HostMismatch { .. } => Answer::BadAuth,
             ApiError::FamilyNotAllowed(_)
             | ApiError::AddressNotPublic { .. }
-            | ApiError::Malformed(_) => Answer::Abuse,
+            | ApiError::Malformed(_) => Answer::DnsErr,
             _ => Answer::ServerError,
         }
     }
 
     pub fn into_response(self, now: i64) -> Response<Body> {
         let body = ErrorBody {
-            error: self.code().to_string(),
+            error: self.code(),
+            last_applied: match self {
+                ApiError::Replayed { last_applied } => Some(last_applied),
+                _ => None,
+            },
             message: self.to_string(),
             time: now,
         };

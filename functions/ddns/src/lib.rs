@@ -1,13 +1,13 @@
 //! The ddns function: an HTTP API (API Gateway HTTP API, payload 2.0) that keeps Route53 A/AAAA
 //! records on a home's changing addresses. `main.rs` only wires the runtime; the handler lives in
 //! `routes`, the decisions in `records`, `config` and `failberry-proto`, and every AWS call behind
-//! the `DnsStore`, `NonceStore` and `DocumentSource` traits.
+//! the `DnsStore`, `ReplayGuard` and `DocumentSource` traits.
 
 pub mod config;
 pub mod dns;
 pub mod error;
-pub mod nonce;
 pub mod records;
+pub mod replay;
 pub mod routes;
 pub mod service;
 

@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
         config_bucket: failberry_aws::required_env("CONFIG_BUCKET")?,
         config_key: std::env::var("CONFIG_KEY").unwrap_or_else(|_| "ddns.json".into()),
         config_max_age: failberry_aws::env_secs("CONFIG_MAX_AGE_SECS", 10)?,
-        nonce_prefix: std::env::var("NONCE_PREFIX").unwrap_or_else(|_| "nonces/".into()),
+        replay_prefix: std::env::var("REPLAY_PREFIX").unwrap_or_else(|_| "replay/".into()),
     };
     let sdk = aws_config::load_from_env().await;
     let route53 = aws_sdk_route53::Client::new(&sdk);

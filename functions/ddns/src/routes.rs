@@ -2,6 +2,7 @@
 //! service and its result into the answer each protocol expects. Never fails: every error is an
 //! answer.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use base64::Engine;
@@ -9,39 +10,45 @@ use failberry_aws::DocumentSource;
 use failberry_proto::dyndns2::{self, Addresses, Answer};
 use failberry_proto::hostname::normalize_fqdn;
 use failberry_proto::legacy::{self, LegacyAnswer, LegacyRequest};
-use failberry_proto::signing::{self, KEY_ID_HEADER, SIGNATURE_HEADER};
+use failberry_proto::paths;
+use failberry_proto::signing::{self, SignError, KEY_ID_HEADER, SIGNATURE_HEADER};
 use failberry_proto::update::{valid_nonce, MAX_BODY_BYTES};
 use failberry_proto::{MyIpResponse, UpdateRequest, UpdateResponse, UpdateStatus};
 use lambda_http::http::Method;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
+use crate::config::HostConfig;
 use crate::dns::DnsStore;
 use crate::error::{json_response, text_response, ApiError};
-use crate::nonce::NonceStore;
+use crate::replay::{ReplayGuard, Stamp};
 use crate::service::{Clock, Ddns};
 
-impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
+/// What an unknown key id's signature is checked against. Public, and useless to know: the check's
+/// result is thrown away, only its time matters.
+const UNKNOWN_KEY_SECRET: &[u8] = b"failberry: no host has this key id";
+
+impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock> Ddns<D, R, S, K> {
     /// The Lambda handler body.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let now = self.clock.unix_secs();
         let path = req.uri().path().to_string();
         let method = req.method().clone();
         let result = match (path.as_str(), &method) {
-            ("/v1/myip", &Method::GET) => {
+            (paths::MYIP, &Method::GET) => {
                 source_ip(&req).map(|ip| json_response(200, &MyIpResponse { ip, time: now }))
             }
-            ("/v1/update", &Method::POST) => self.signed_update(&req, now).await,
-            ("/nic/update", &Method::GET) => Ok(self.dyndns2(&req).await),
-            ("/", &Method::POST) => Ok(self.legacy_post(&req).await),
-            ("/", &Method::GET) => Ok(self.legacy_get(&req).await),
-            ("/v1/myip" | "/v1/update" | "/nic/update" | "/", _) => Err(ApiError::MethodNotAllowed),
+            (paths::UPDATE, &Method::POST) => self.signed_update(&req, now).await,
+            (paths::NIC_UPDATE, &Method::GET) => Ok(self.dyndns2(&req).await),
+            (paths::LEGACY_ROOT, &Method::POST) => Ok(self.legacy_post(&req).await),
+            (paths::LEGACY_ROOT, &Method::GET) => Ok(self.legacy_get(&req).await),
+            (paths::MYIP | paths::UPDATE | paths::NIC_UPDATE | paths::LEGACY_ROOT, _) => {
+                Err(ApiError::MethodNotAllowed)
+            }
             _ => Err(ApiError::NotFound),
         };
         result.unwrap_or_else(|e| {
-            tracing::info!(method = %method, path = %path, status = e.status(), error = e.code(), reason = %e, "request refused");
+            tracing::info!(method = %method, path = %path, status = e.status(), error = %e.code(), reason = %e, "request refused");
             e.into_response(now)
         })
     }
@@ -53,19 +60,13 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
             header(req, SIGNATURE_HEADER).ok_or(ApiError::MissingSignature(SIGNATURE_HEADER))?;
         let name = normalize_fqdn(key_id).ok_or_else(|| ApiError::NotFqdn(key_id.to_string()))?;
         let config = self.config().await?;
-        let host = config
-            .hosts
-            .get(&name)
-            .ok_or_else(|| ApiError::UnknownHost(name.clone()))?;
-        signing::verify(
-            host.secret.expose().as_bytes(),
-            "POST",
-            "/v1/update",
-            key_id,
-            &body,
-            signature,
-        )
-        .map_err(ApiError::Signature)?;
+        let host = config.hosts.get(&name);
+        // An unknown key id is checked against a key no one holds and refused like a wrong
+        // signature, in the same time: the answer never tells a stranger which names exist.
+        let key = host.map_or(UNKNOWN_KEY_SECRET, |h| h.secret.expose().as_bytes());
+        signing::verify(key, "POST", paths::UPDATE, key_id, &body, signature)
+            .map_err(ApiError::Signature)?;
+        let host = host.ok_or(ApiError::Signature(SignError::BadSignature))?;
         let update: UpdateRequest = serde_json::from_slice(&body)
             .map_err(|e| ApiError::Malformed(format!("body is not an update request: {e}")))?;
         let hostname = normalize_fqdn(&update.hostname)
@@ -90,7 +91,7 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
             desired = from_source(source_ip(req)?);
         }
         let applied = self
-            .apply(host, desired, Some((&host.name, &update.nonce)))
+            .apply(host, desired, Stamp::Signed(update.timestamp))
             .await?;
         let answer = UpdateResponse {
             status: applied.status,
@@ -103,6 +104,8 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
         Ok(json_response(200, &answer))
     }
 
+    /// dyndns2: authenticate first (a stranger learns nothing, not even which names exist),
+    /// bound the list, then one Route53 read per distinct host, answered one line per name.
     async fn dyndns2(&self, req: &Request) -> Response<Body> {
         let Some((user, password)) = basic_auth(req) else {
             let mut resp = text_response(401, Answer::BadAuth.to_string());
@@ -117,63 +120,83 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
         let all = |name: &str| query.all(name).map(|v| v.join(","));
         let hostname_param = all("hostname").unwrap_or_default();
         let hostnames = dyndns2::split_hostnames(&hostname_param);
-        if hostnames.is_empty() {
-            return text_response(200, Answer::NotFqdn.to_string());
+        let lines = |answer: Answer| {
+            text_response(
+                200,
+                vec![answer.to_string(); hostnames.len().max(1)].join("\n"),
+            )
+        };
+        if hostnames.len() > dyndns2::MAX_HOSTNAMES {
+            tracing::info!(listed = hostnames.len(), "dyndns2 answered numhost");
+            return text_response(200, Answer::NumHost.to_string());
         }
-        let addresses = match dyndns2::parse_myip(all("myip").as_deref(), all("myipv6").as_deref())
-        {
-            Ok(a) => a,
-            Err(reason) => {
-                tracing::info!(reason = %reason, "dyndns2 address refused");
-                return text_response(
-                    200,
-                    vec![Answer::Abuse.to_string(); hostnames.len()].join("\n"),
-                );
+        let config = match self.config().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "dyndns2 answered 911");
+                return lines(Answer::ServerError);
             }
         };
-        let mut desired = addresses;
+        let account = config.dyndns2_account(&user, &password);
+        if account.is_empty() {
+            tracing::info!(listed = hostnames.len(), "dyndns2 credentials refused");
+            return lines(Answer::BadAuth);
+        }
+        if hostnames.is_empty() {
+            return lines(Answer::NotFqdn);
+        }
+        let mut desired =
+            match dyndns2::parse_myip(all("myip").as_deref(), all("myipv6").as_deref()) {
+                Ok(a) => a,
+                Err(reason) => {
+                    tracing::info!(reason = %reason, "dyndns2 address refused");
+                    return lines(Answer::DnsErr);
+                }
+            };
         if desired.is_empty() {
             match source_ip(req) {
                 Ok(ip) => desired = from_source(ip),
                 Err(e) => return e.into_response(self.clock.unix_secs()),
             }
         }
-        let config = match self.config().await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(error = %e, "dyndns2 answered 911");
-                return text_response(
-                    200,
-                    vec![Answer::ServerError.to_string(); hostnames.len()].join("\n"),
-                );
-            }
-        };
-        let mut lines = Vec::with_capacity(hostnames.len());
+        let mut answered: HashMap<String, Answer> = HashMap::new();
+        let mut out = Vec::with_capacity(hostnames.len());
         for raw in hostnames {
             let answer = match normalize_fqdn(raw) {
                 None => Answer::NotFqdn,
-                Some(name) => match config.hosts.get(&name) {
-                    None => Answer::NoHost,
-                    Some(host) if !dyndns2_authorised(host, &user, &password) => Answer::BadAuth,
-                    Some(host) => match self.apply(host, desired, None).await {
-                        Ok(a) => {
-                            let shown = Addresses {
-                                ipv4: a.ipv4,
-                                ipv6: a.ipv6,
-                            };
-                            match a.status {
-                                UpdateStatus::Updated => Answer::Good(shown),
-                                UpdateStatus::Unchanged => Answer::NoChange(shown),
-                            }
-                        }
-                        Err(e) => e.dyndns2(),
-                    },
+                Some(name) => match answered.get(&name) {
+                    Some(answer) => answer.clone(),
+                    None => {
+                        let answer = match account.iter().find(|h| h.name == name) {
+                            None => Answer::NoHost,
+                            Some(host) => self.dyndns2_apply(host, desired).await,
+                        };
+                        answered.insert(name, answer.clone());
+                        answer
+                    }
                 },
             };
             tracing::info!(host = raw, answer = %answer, "dyndns2 answer");
-            lines.push(answer.to_string());
+            out.push(answer.to_string());
         }
-        text_response(200, lines.join("\n"))
+        text_response(200, out.join("\n"))
+    }
+
+    async fn dyndns2_apply(&self, host: &HostConfig, desired: Addresses) -> Answer {
+        let stamp = Stamp::Server(self.clock.unix_secs());
+        match self.apply(host, desired, stamp).await {
+            Ok(a) => {
+                let shown = Addresses {
+                    ipv4: a.ipv4,
+                    ipv6: a.ipv6,
+                };
+                match a.status {
+                    UpdateStatus::Updated => Answer::Good(shown),
+                    UpdateStatus::Unchanged => Answer::NoChange(shown),
+                }
+            }
+            Err(e) => e.dyndns2(),
+        }
     }
 
     async fn legacy_post(&self, req: &Request) -> Response<Body> {
@@ -255,7 +278,10 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
         if !legacy::hash_matches(hash, &ip.to_string(), hostname, host.secret.expose()) {
             return (401, LegacyAnswer::fail("Validation hashes do not match."));
         }
-        match self.apply(host, from_source(ip), None).await {
+        match self
+            .apply(host, from_source(ip), Stamp::Server(self.clock.unix_secs()))
+            .await
+        {
             Ok(a) if a.status == UpdateStatus::Updated => (
                 201,
                 LegacyAnswer::success(format!("{hostname} has been updated to {ip}")),
@@ -331,18 +357,4 @@ fn basic_auth(req: &Request) -> Option<(String, String)> {
     let text = String::from_utf8(decoded).ok()?;
     let (user, password) = text.split_once(':')?;
     Some((user.to_string(), password.to_string()))
-}
-
-fn dyndns2_authorised(host: &crate::config::HostConfig, user: &str, password: &str) -> bool {
-    let Some(expected) = host.dyndns2_password_sha256 else {
-        return false;
-    };
-    let user_ok = match &host.dyndns2_user {
-        Some(u) => u == user,
-        None => normalize_fqdn(user).as_deref() == Some(host.name.as_str()),
-    };
-    let digest = Sha256::digest(password.as_bytes());
-    // Compare the password even when the user is wrong, so timing tells nothing.
-    let password_ok: bool = digest.as_slice().ct_eq(&expected).into();
-    user_ok & password_ok
 }

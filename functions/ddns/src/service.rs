@@ -1,5 +1,6 @@
 //! The one path every protocol takes to change a record: check the host may publish these
-//! addresses, read what Route53 holds, and only when something differs claim the nonce and UPSERT.
+//! addresses, read what Route53 holds, and only when something differs admit the change past the
+//! replay guard and UPSERT.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -13,8 +14,8 @@ use failberry_proto::UpdateStatus;
 use crate::config::{DdnsConfig, HostConfig};
 use crate::dns::{DnsError, DnsStore, Route53Store};
 use crate::error::ApiError;
-use crate::nonce::{Claim, NonceStore, S3Nonces};
 use crate::records::plan;
+use crate::replay::{Admission, ReplayGuard, S3ReplayGuard, Stamp};
 use failberry_proto::dyndns2::Addresses;
 
 pub use failberry_proto::clock::{Clock, SystemClock};
@@ -28,24 +29,24 @@ pub struct Applied {
     pub change_id: Option<String>,
 }
 
-/// Where the function finds its configuration and nonce markers.
+/// Where the function finds its configuration and replay marks.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub config_bucket: String,
     pub config_key: String,
     pub config_max_age: Duration,
-    pub nonce_prefix: String,
+    pub replay_prefix: String,
 }
 
-pub struct Ddns<D, N, S, K> {
+pub struct Ddns<D, R, S, K> {
     pub dns: D,
-    pub nonces: N,
+    pub replay: R,
     pub config: DocumentCache<S, DdnsConfig>,
     pub clock: K,
 }
 
 /// The deployed shape: Route53, S3 and the system clock.
-pub type AwsDdns<K = SystemClock> = Ddns<Route53Store, S3Nonces, S3Documents, K>;
+pub type AwsDdns<K = SystemClock> = Ddns<Route53Store, S3ReplayGuard, S3Documents, K>;
 
 impl<K: Clock> AwsDdns<K> {
     /// Builds the service from SDK clients made once, outside the handler.
@@ -58,14 +59,14 @@ impl<K: Clock> AwsDdns<K> {
         let documents = S3Documents::new(s3.clone(), &settings.config_bucket, &settings.config_key);
         Ddns {
             dns: Route53Store::new(route53),
-            nonces: S3Nonces::new(s3, settings.config_bucket, settings.nonce_prefix),
+            replay: S3ReplayGuard::new(s3, settings.config_bucket, settings.replay_prefix),
             config: DocumentCache::new(documents, DdnsConfig::parse, settings.config_max_age),
             clock,
         }
     }
 }
 
-impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
+impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock> Ddns<D, R, S, K> {
     pub async fn config(&self) -> Result<Arc<DdnsConfig>, ApiError> {
         self.config
             .get()
@@ -73,14 +74,14 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
             .map_err(|e| ApiError::ConfigUnavailable(e.to_string()))
     }
 
-    /// Publishes `desired` for `host`. `nonce` is `(key id, nonce)` for signed requests: it is
-    /// consumed only when a record actually changes, so a replay that would change nothing is
-    /// harmless and answered `unchanged`.
+    /// Publishes `desired` for `host`. A change (and only a change: a request that would change
+    /// nothing writes nothing) must pass the replay guard with `stamp`: a signed one only when
+    /// newer than the last change applied for the host.
     pub async fn apply(
         &self,
         host: &HostConfig,
         desired: Addresses,
-        nonce: Option<(&str, &str)>,
+        stamp: Stamp,
     ) -> Result<Applied, ApiError> {
         if !in_zone(&host.name, &host.zone) {
             return Err(ApiError::OutsideZone {
@@ -122,15 +123,13 @@ impl<D: DnsStore, N: NonceStore, S: DocumentSource, K: Clock> Ddns<D, N, S, K> {
                 change_id: None,
             });
         }
-        if let Some((key_id, nonce)) = nonce {
-            match self.nonces.claim(key_id, nonce).await {
-                Ok(Claim::Fresh) => {}
-                Ok(Claim::Replayed) => {
-                    tracing::warn!(host = %host.name, "replayed nonce refused");
-                    return Err(ApiError::Replayed);
-                }
-                Err(e) => return Err(ApiError::ConfigUnavailable(format!("nonce store: {e}"))),
+        match self.replay.admit(&host.name, stamp).await {
+            Ok(Admission::Admitted) => {}
+            Ok(Admission::Replayed { last_applied }) => {
+                tracing::warn!(host = %host.name, ?stamp, last_applied, "replayed or out-of-order change refused");
+                return Err(ApiError::Replayed { last_applied });
             }
+            Err(e) => return Err(ApiError::ConfigUnavailable(format!("replay marks: {e}"))),
         }
         let change_id = self
             .dns

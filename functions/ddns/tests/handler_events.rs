@@ -2,13 +2,13 @@
 //! them. Route53, S3 and the clock are fakes here, because these tests are about the adapter
 //! (event shape, routing, answers); the same paths run against moto in `tests/ddns_api.rs`.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use failberry_aws::{DocumentCache, DocumentError, DocumentSource, Fetched};
 use failberry_ddns::dns::{DnsError, DnsStore};
-use failberry_ddns::nonce::{Claim, NonceStore};
 use failberry_ddns::records::{CurrentRecords, RecordSet, Upsert};
+use failberry_ddns::replay::{next_mark, Admission, ReplayGuard, Stamp};
 use failberry_ddns::{Clock, Ddns, DdnsConfig};
 use lambda_http::{Body, Response};
 
@@ -17,11 +17,13 @@ const FIXTURE_TIME: i64 = 1_764_000_000;
 #[derive(Default)]
 struct FakeDns {
     current: Mutex<CurrentRecords>,
+    reads: Mutex<usize>,
     upserts: Mutex<Vec<Upsert>>,
 }
 
 impl DnsStore for FakeDns {
     async fn current(&self, _zone: &str, _name: &str) -> Result<CurrentRecords, DnsError> {
+        *self.reads.lock().unwrap() += 1;
         Ok(self.current.lock().unwrap().clone())
     }
 
@@ -40,13 +42,20 @@ impl DnsStore for FakeDns {
     }
 }
 
+/// The marks in memory, moved by the same pure rule the S3 guard uses.
 #[derive(Default)]
-struct FakeNonces(Mutex<HashSet<String>>);
+struct FakeReplay(Mutex<HashMap<String, i64>>);
 
-impl NonceStore for FakeNonces {
-    async fn claim(&self, key_id: &str, nonce: &str) -> Result<Claim, String> {
-        let fresh = self.0.lock().unwrap().insert(format!("{key_id}/{nonce}"));
-        Ok(if fresh { Claim::Fresh } else { Claim::Replayed })
+impl ReplayGuard for FakeReplay {
+    async fn admit(&self, key_id: &str, stamp: Stamp) -> Result<Admission, String> {
+        let mut marks = self.0.lock().unwrap();
+        match next_mark(marks.get(key_id).copied(), stamp) {
+            Ok(next) => {
+                marks.insert(key_id.to_string(), next);
+                Ok(Admission::Admitted)
+            }
+            Err(last_applied) => Ok(Admission::Replayed { last_applied }),
+        }
     }
 }
 
@@ -73,10 +82,10 @@ impl Clock for FixedClock {
     }
 }
 
-fn app(now: i64) -> Ddns<FakeDns, FakeNonces, FakeDocs, FixedClock> {
+fn app(now: i64) -> Ddns<FakeDns, FakeReplay, FakeDocs, FixedClock> {
     Ddns {
         dns: FakeDns::default(),
-        nonces: FakeNonces::default(),
+        replay: FakeReplay::default(),
         config: DocumentCache::new(
             FakeDocs,
             DdnsConfig::parse,
@@ -157,6 +166,44 @@ async fn dyndns2_event_from_ddclient() {
         (resp.status().as_u16(), text(&resp)),
         (200, "good 81.2.69.160".to_string())
     );
+}
+
+/// The ddclient fixture with another `hostname` list, as API Gateway would deliver it.
+fn dyndns2_event(hostnames: &str) -> lambda_http::Request {
+    let mut json: serde_json::Value =
+        serde_json::from_str(include_str!("../../../events/ddns-dyndns2.json")).unwrap();
+    json["rawQueryString"] = format!("system=dyndns&hostname={hostnames}&myip=81.2.69.160").into();
+    json["queryStringParameters"]["hostname"] = hostnames.into();
+    event(&json.to_string())
+}
+
+#[tokio::test]
+async fn a_name_listed_many_times_costs_one_route53_read() {
+    let app = app(FIXTURE_TIME);
+    let names = ["wireless.home.example.com", "WIRELESS.home.example.com."].repeat(10);
+    let resp = app.handle(dyndns2_event(&names.join(","))).await;
+    assert_eq!(
+        text(&resp).lines().collect::<Vec<_>>(),
+        vec!["good 81.2.69.160"; 20]
+    );
+    assert_eq!(
+        *app.dns.reads.lock().unwrap(),
+        1,
+        "one read per distinct host"
+    );
+    assert_eq!(app.dns.upserts.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn more_than_twenty_names_are_refused_before_any_read() {
+    let app = app(FIXTURE_TIME);
+    let names = vec!["wireless.home.example.com"; 21].join(",");
+    let resp = app.handle(dyndns2_event(&names)).await;
+    assert_eq!(
+        (resp.status().as_u16(), text(&resp)),
+        (200, "numhost".into())
+    );
+    assert_eq!(*app.dns.reads.lock().unwrap(), 0);
 }
 
 #[tokio::test]
