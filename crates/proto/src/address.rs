@@ -1,9 +1,43 @@
 //! Which addresses may be published in public DNS. A mobile carrier often hands out addresses
 //! behind carrier-grade NAT (100.64.0.0/10) or a private range; publishing those makes the name
 //! point nowhere, so they are refused unless the host explicitly allows it. The ranges come from
-//! the IANA IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890 and successors).
+//! the IANA IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890 and successors). Also the
+//! pair of addresses (one per family) that every protocol publishes.
 
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// An address of each family: what a request asks to publish (`None` leaves that family alone)
+/// or what an answer reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Addresses {
+    pub ipv4: Option<Ipv4Addr>,
+    pub ipv6: Option<Ipv6Addr>,
+}
+
+impl Addresses {
+    pub fn iter(&self) -> impl Iterator<Item = IpAddr> {
+        self.ipv4
+            .map(IpAddr::V4)
+            .into_iter()
+            .chain(self.ipv6.map(IpAddr::V6))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ipv4.is_none() && self.ipv6.is_none()
+    }
+}
+
+impl fmt::Display for Addresses {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.ipv4, self.ipv6) {
+            (Some(v4), Some(v6)) => write!(f, "{v4},{v6}"),
+            (Some(v4), None) => write!(f, "{v4}"),
+            (None, Some(v6)) => write!(f, "{v6}"),
+            (None, None) => Ok(()),
+        }
+    }
+}
 
 /// Why an address is not publicly routable, or `None` when it is.
 pub fn non_public_reason(ip: IpAddr) -> Option<&'static str> {

@@ -2,7 +2,9 @@
 //! Basic auth, one answer line per hostname.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
+
+use crate::address::Addresses;
 
 /// Most hostnames one request may list; dyndns2 answers `numhost` beyond it (DynDNS's own limit).
 /// It bounds the Route53 reads one request can cause.
@@ -26,38 +28,6 @@ pub enum Answer {
     DnsErr,
     /// A server-side failure (Route53 unavailable): try again later.
     ServerError,
-}
-
-/// An address of each family: what a request asks to publish (`None` leaves that family alone)
-/// or what an answer reports.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Addresses {
-    pub ipv4: Option<Ipv4Addr>,
-    pub ipv6: Option<Ipv6Addr>,
-}
-
-impl Addresses {
-    pub fn iter(&self) -> impl Iterator<Item = IpAddr> {
-        self.ipv4
-            .map(IpAddr::V4)
-            .into_iter()
-            .chain(self.ipv6.map(IpAddr::V6))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ipv4.is_none() && self.ipv6.is_none()
-    }
-}
-
-impl fmt::Display for Addresses {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.ipv4, self.ipv6) {
-            (Some(v4), Some(v6)) => write!(f, "{v4},{v6}"),
-            (Some(v4), None) => write!(f, "{v4}"),
-            (None, Some(v6)) => write!(f, "{v6}"),
-            (None, None) => Ok(()),
-        }
-    }
 }
 
 impl fmt::Display for Answer {
@@ -108,6 +78,7 @@ pub fn split_hostnames(param: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     #[test]
     fn myip_forms() {

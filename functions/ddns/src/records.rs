@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use failberry_proto::dyndns2::Addresses;
+use failberry_proto::address::Addresses;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordType {

@@ -7,7 +7,8 @@ use std::net::IpAddr;
 
 use base64::Engine;
 use failberry_aws::DocumentSource;
-use failberry_proto::dyndns2::{self, Addresses, Answer};
+use failberry_proto::address::Addresses;
+use failberry_proto::dyndns2::{self, Answer};
 use failberry_proto::hostname::normalize_fqdn;
 use failberry_proto::legacy::{self, LegacyAnswer, LegacyRequest};
 use failberry_proto::paths;

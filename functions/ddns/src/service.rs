@@ -16,7 +16,7 @@ use crate::dns::{DnsError, DnsStore, Route53Store};
 use crate::error::ApiError;
 use crate::records::plan;
 use crate::replay::{Admission, ReplayGuard, S3ReplayGuard, Stamp};
-use failberry_proto::dyndns2::Addresses;
+use failberry_proto::address::Addresses;
 
 pub use failberry_proto::clock::{Clock, SystemClock};
 
