@@ -6,7 +6,7 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use failberry_ctl::observe::{observe, Clients};
 use failberry_ctl::status::{decide, render};
-use failberry_failover::FailoverAnswer;
+use failberry_failover::{link, FailoverAnswer};
 use failberry_local::failover::{self, LinkSeed};
 use failberry_local::seed::{self, HostSeed};
 use failberry_tests::Stack;
@@ -19,8 +19,13 @@ async fn availability(stack: &Stack, target: &str, minutes: &[(i64, f64)]) {
         .iter()
         .map(|(at, v)| {
             MetricDatum::builder()
-                .metric_name("Availability")
-                .dimensions(Dimension::builder().name("Target").value(target).build())
+                .metric_name(link::AVAILABILITY_METRIC)
+                .dimensions(
+                    Dimension::builder()
+                        .name(link::DIMENSION)
+                        .value(target)
+                        .build(),
+                )
                 .timestamp(DateTime::from_secs(*at))
                 .value(*v)
                 .unit(StandardUnit::None)
@@ -29,7 +34,7 @@ async fn availability(stack: &Stack, target: &str, minutes: &[(i64, f64)]) {
         .collect();
     cloudwatch
         .put_metric_data()
-        .namespace("Failberry/Ping")
+        .namespace(link::NAMESPACE)
         .set_metric_data(Some(data))
         .send()
         .await

@@ -10,9 +10,7 @@ use aws_sdk_route53::types::{
     HealthCheckConfig, HealthCheckType, InsufficientDataHealthStatus, ResourceRecord,
     ResourceRecordSet, ResourceRecordSetFailover, RrType,
 };
-use failberry_ctl::observe::conventional_alarm_name;
-use failberry_failover::link_alarm;
-use failberry_ping::metrics::{self, MetricName};
+use failberry_failover::link::{self, alarm_name, link_alarm};
 
 /// One side of the pair.
 #[derive(Debug, Clone)]
@@ -38,16 +36,16 @@ pub async fn seed(
     for link in [primary, secondary] {
         cloudwatch
             .put_metric_alarm()
-            .alarm_name(conventional_alarm_name(link.name))
+            .alarm_name(alarm_name(link.name))
             .alarm_description(format!(
                 "the {} link stopped answering failberry's pings",
                 link.name
             ))
-            .namespace(metrics::NAMESPACE)
-            .metric_name(MetricName::Availability.as_str())
+            .namespace(link::NAMESPACE)
+            .metric_name(link::AVAILABILITY_METRIC)
             .dimensions(
                 Dimension::builder()
-                    .name(metrics::DIMENSION)
+                    .name(link::DIMENSION)
                     .value(link.name)
                     .build(),
             )
@@ -70,7 +68,7 @@ pub async fn seed(
                     .alarm_identifier(
                         AlarmIdentifier::builder()
                             .region(CloudWatchRegion::UsEast1)
-                            .name(conventional_alarm_name(link.name))
+                            .name(alarm_name(link.name))
                             .build()?,
                     )
                     .insufficient_data_health_status(InsufficientDataHealthStatus::LastKnownStatus)

@@ -211,7 +211,7 @@ where
     crate::emulator::s3_client(ctx.sdk)
         .put_object()
         .bucket(ctx.bucket)
-        .key("ping.json")
+        .key(failberry_failover::link::PING_CONFIG_KEY)
         .body(serde_json::to_vec(&targets)?.into())
         .send()
         .await
@@ -241,7 +241,7 @@ where
     let clock = Arc::new(SimClock(AtomicI64::new(start)));
     let settings = failberry_ping::Settings {
         config_bucket: ctx.bucket.into(),
-        config_key: "ping.json".into(),
+        config_key: failberry_failover::link::PING_CONFIG_KEY.into(),
         config_max_age: Duration::ZERO,
     };
     let ping = AwsPing::from_clients(

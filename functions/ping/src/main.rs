@@ -10,7 +10,8 @@ async fn main() -> Result<(), Error> {
         .init();
     let settings = Settings {
         config_bucket: failberry_aws::required_env("PING_CONFIG_BUCKET")?,
-        config_key: std::env::var("PING_CONFIG_KEY").unwrap_or_else(|_| "ping.json".into()),
+        config_key: std::env::var("PING_CONFIG_KEY")
+            .unwrap_or_else(|_| failberry_failover::link::PING_CONFIG_KEY.into()),
         config_max_age: failberry_aws::env_secs("PING_CONFIG_MAX_AGE_SECS", 30)?,
     };
     let sdk = aws_config::load_from_env().await;
