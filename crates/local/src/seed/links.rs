@@ -1,7 +1,8 @@
 //! The failover chain on the emulator, as the SAM template builds it in AWS: per link an alarm on
 //! `Failberry/Ping` `Availability` (failberry's link alarm), a CLOUDWATCH_METRIC health check on
 //! it, and the failover record pair — PRIMARY aliased to the wired name, SECONDARY aliased to the
-//! wireless name that ddns keeps current.
+//! wireless name that ddns keeps current. Every name comes from the link contract
+//! (`failberry_failover::link`).
 
 use anyhow::Context;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic as CwStatistic};
@@ -21,7 +22,9 @@ pub struct LinkSeed {
     pub alias_of: String,
 }
 
-pub async fn seed(
+/// Creates both links' alarms and health checks, the wired name's A record (`wired_address`) and
+/// the failover record pair of `name` in `zone_id`.
+pub async fn seed_pair(
     sdk: &aws_config::SdkConfig,
     zone_id: &str,
     name: &str,
@@ -29,7 +32,7 @@ pub async fn seed(
     primary: &LinkSeed,
     secondary: &LinkSeed,
 ) -> anyhow::Result<()> {
-    let cloudwatch = aws_sdk_cloudwatch::Client::new(sdk);
+    let cloudwatch = crate::emulator::cloudwatch_client(sdk);
     let route53 = crate::emulator::route53_client(sdk);
     let alarm = link_alarm();
     let mut health_checks = Vec::new();
