@@ -208,6 +208,27 @@ fn ddns_routes_match_the_handler() {
     assert_eq!(routes, want);
 }
 
+/// Lambda's own log controls make the functions' logs JSON: their tracing initialisation
+/// (`lambda_runtime::tracing`) follows `AWS_LAMBDA_LOG_FORMAT` and `AWS_LAMBDA_LOG_LEVEL`, which
+/// Lambda sets from `LoggingConfig`.
+#[test]
+fn every_function_logs_json_through_logging_config() {
+    let t = template();
+    for (name, f) in functions(&t) {
+        let logging = effective(&t, f, "LoggingConfig");
+        assert_eq!(
+            logging["LogFormat"], "JSON",
+            "{name}: LoggingConfig.LogFormat"
+        );
+        let level = logging["ApplicationLogLevel"].as_str();
+        assert!(
+            level
+                .is_some_and(|l| ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"].contains(&l)),
+            "{name}: ApplicationLogLevel {level:?}"
+        );
+    }
+}
+
 /// The link alarms are the ones the failover model reasons about, and Route 53 accepts them.
 #[test]
 fn link_alarms_are_the_modelled_ones_and_route53_accepts_them() {

@@ -24,10 +24,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
-use failberry_proto::{Clock, SystemClock};
 use failberry_local::seed;
 use failberry_local::{apigw, emulator, Stack, StackOptions};
 use failberry_proto::Signer;
+use failberry_proto::{Clock, SystemClock};
 use runtime_api::RuntimeApi;
 
 #[derive(Parser)]
