@@ -14,15 +14,6 @@ use crate::metrics::{
     Delivery, Lost, MetricName, MetricSink, RunMetrics, TargetMetrics, DIMENSION, NAMESPACE,
 };
 
-/// The lines for a run, one per target with at least one sample.
-pub fn emf_lines(run: &RunMetrics) -> Vec<String> {
-    let timestamp = timestamp_ms(run);
-    run.targets
-        .iter()
-        .filter_map(|t| emf_line(t, timestamp))
-        .collect()
-}
-
 fn timestamp_ms(run: &RunMetrics) -> u64 {
     run.timestamp
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -126,6 +117,15 @@ impl<W: Write + Send> MetricSink for EmfSink<W> {
 mod tests {
     use super::*;
     use crate::metrics::TargetMetrics;
+
+    /// The lines for a run, one per target with at least one sample.
+    fn emf_lines(run: &RunMetrics) -> Vec<String> {
+        let timestamp = timestamp_ms(run);
+        run.targets
+            .iter()
+            .filter_map(|t| emf_line(t, timestamp))
+            .collect()
+    }
 
     /// The CloudWatch units an EMF MetricDefinition may name.
     const UNITS: &[&str] = &[

@@ -104,6 +104,13 @@ pub struct RunMetrics {
     pub targets: Vec<TargetMetrics>,
 }
 
+impl RunMetrics {
+    /// How many PutMetricData datums the run makes: one per target and metric with samples.
+    pub fn datum_count(&self) -> usize {
+        datums(self).len()
+    }
+}
+
 /// What became of a run's metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Delivery {
