@@ -16,7 +16,13 @@ pub struct Table {
 impl Table {
     /// `figure  <value> <baseline>  ratio  goal`.
     pub fn header(&self, value: &str, baseline: &str) {
-        self.row("figure", value, baseline, None, "goal");
+        self.print(
+            "figure",
+            value,
+            baseline,
+            &format!("{:>8}", "ratio"),
+            "goal",
+        );
     }
 
     /// One figure beside its baseline; the ratio as `1.23x` (blank when `None`), then the note.
@@ -29,6 +35,17 @@ impl Table {
         note: &str,
     ) {
         let ratio = ratio.map_or_else(|| format!("{:>8}", ""), |r| format!("{r:>7.2}x"));
+        self.print(figure, value, baseline, &ratio, note);
+    }
+
+    fn print(
+        &self,
+        figure: impl Display,
+        value: impl Display,
+        baseline: impl Display,
+        ratio: &str,
+        note: &str,
+    ) {
         let line = format!(
             "{:<fw$} {:>vw$} {:>bw$} {ratio}  {note}",
             figure.to_string(),
