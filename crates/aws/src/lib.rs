@@ -11,7 +11,7 @@ pub use document::{describe, DocumentCache, DocumentError, DocumentSource, Fetch
 pub fn required_env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))
 }
-pub use retry::{retry, transient, Backoff};
+pub use retry::{describe_attempts, retry, transient, Backoff, SdkRetry, COMMON_RETRYABLE_CODES};
 
 /// An optional environment variable holding whole seconds; a value that is not one is an error
 /// naming it, never silently replaced by the default.

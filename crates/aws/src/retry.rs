@@ -1,6 +1,9 @@
-//! Retry with exponential back-off and full jitter ("Exponential Backoff And Jitter", AWS
-//! Architecture Blog): the delay before retry `n` is uniform in `[0, min(cap, base·2ⁿ)]`, which
-//! spreads concurrent Lambdas instead of letting them retry in lock-step.
+//! The one retry policy for the AWS calls failberry's functions make: exponential back-off with
+//! full jitter ("Exponential Backoff And Jitter", AWS Architecture Blog: the delay before retry
+//! `n` is uniform in `[0, min(cap, base·2ⁿ)]`, which spreads concurrent Lambdas instead of
+//! letting them retry in lock-step), over the errors [`transient`] calls retryable. [`SdkRetry`]
+//! bundles the two for one service; the callers turn the SDK clients' own retries off so that
+//! two policies never stack.
 
 use std::future::Future;
 use std::time::Duration;
@@ -18,11 +21,7 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self {
-            attempts: 4,
-            base: Duration::from_millis(100),
-            cap: Duration::from_secs(2),
-        }
+        SdkRetry::new(&[]).backoff
     }
 }
 
@@ -78,6 +77,64 @@ pub fn transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>, codes: 
         }
         _ => false,
     }
+}
+
+/// Codes every AWS service may answer for "slow down" or "try again later".
+pub const COMMON_RETRYABLE_CODES: &[&str] =
+    &["Throttling", "ThrottlingException", "ServiceUnavailable"];
+
+/// The retry policy for one service's SDK calls: [`Backoff`] over [`transient`] errors, with
+/// [`COMMON_RETRYABLE_CODES`] and the service's own `codes` (e.g. Route53's
+/// `PriorRequestNotComplete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SdkRetry {
+    pub backoff: Backoff,
+    pub codes: &'static [&'static str],
+}
+
+impl SdkRetry {
+    /// The default back-off, retrying the common codes and `codes`.
+    pub const fn new(codes: &'static [&'static str]) -> Self {
+        Self {
+            backoff: Backoff {
+                attempts: 4,
+                base: Duration::from_millis(100),
+                cap: Duration::from_secs(2),
+            },
+            codes,
+        }
+    }
+
+    pub fn with_backoff(self, backoff: Backoff) -> Self {
+        Self { backoff, ..self }
+    }
+
+    /// Whether this error is worth another attempt under this policy.
+    pub fn retryable<E: ProvideErrorMetadata>(&self, e: &SdkError<E, HttpResponse>) -> bool {
+        transient(e, COMMON_RETRYABLE_CODES) || transient(e, self.codes)
+    }
+
+    /// Runs the SDK call `op` under this policy; the last result and the attempts it took.
+    pub async fn call<T, E, Op, Fut>(&self, op: Op) -> (Result<T, SdkError<E, HttpResponse>>, u32)
+    where
+        E: ProvideErrorMetadata,
+        Op: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
+        retry(self.backoff, |e| self.retryable(e), op).await
+    }
+}
+
+/// `<what the SDK said> (after n attempts)`, for a call that failed under a policy.
+pub fn describe_attempts<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    e: &SdkError<E, R>,
+    attempts: u32,
+) -> String {
+    format!(
+        "{} (after {attempts} attempt{})",
+        crate::describe(e),
+        if attempts == 1 { "" } else { "s" }
+    )
 }
 
 #[cfg(test)]

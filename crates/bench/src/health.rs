@@ -1,221 +1,194 @@
-//! Issue 4's health endpoint figures: `failberry health serve` against nginx serving a static
-//! 200 (same wrk connections and duration, loopback only), its peak RSS, and whether it still
-//! answers `GET /` while thousands of idle connections are held open.
+//! The health endpoint's figures (issue 4): `failberry health serve` against nginx serving a
+//! static 200 under the same `wrk` load, its peak RSS, and `GET /` while 5,000 idle connections
+//! are held open. The processes themselves (nginx, the endpoint, wrk) are `endpoints`'s.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
+use crate::cold_start::{peak_rss_kb, status_kb};
+use crate::endpoints as health;
+use crate::table::{kb_ratio, mb, median, median_f64, ms, ratio, verdict, Table};
+use crate::Cli;
 
-pub const WRK_THREADS: u32 = 2;
-pub const WRK_CONNECTIONS: u32 = 64;
-pub const WRK_SECONDS: u32 = 10;
-pub const IDLE_CONNECTIONS: usize = 5_000;
-
-/// A loopback port nobody listens on (a race with other processes is possible but unlikely).
-pub fn free_port() -> anyhow::Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
+/// Issue 4: `failberry health serve` against nginx, and under 5,000 idle connections.
+pub async fn figures(cli: &Cli, nofile: u64) -> anyhow::Result<()> {
+    anyhow::ensure!(cli.health_rounds > 0, "--health-rounds must be at least 1");
+    println!(
+        "\nhealth endpoint ({}): `wrk -t{} -c{} -d{}s` on 127.0.0.1, {} alternating rounds, a fresh \
+         process each (medians); nginx {} serving a static 200 with worker_processes auto",
+        cli.client.display(),
+        health::WRK_THREADS,
+        health::WRK_CONNECTIONS,
+        health::WRK_SECONDS,
+        cli.health_rounds,
+        nginx_version().await
+    );
+    let dir = health::temp_dir()?;
+    let result = health_runs(cli, &dir, nofile).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }
 
-/// Raises the open-file soft limit to the hard one (children inherit it); returns the new limit.
-pub fn raise_nofile() -> u64 {
-    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-    let limit = getrlimit(Resource::Nofile);
-    let raised = Rlimit {
-        current: limit.maximum,
-        maximum: limit.maximum,
-    };
-    match setrlimit(Resource::Nofile, raised) {
-        Ok(()) => limit.maximum.unwrap_or(u64::MAX),
-        Err(_) => limit.current.unwrap_or(u64::MAX),
+async fn nginx_version() -> String {
+    let out = tokio::process::Command::new(health::nginx_bin())
+        .arg("-v")
+        .output()
+        .await;
+    out.ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stderr)
+                .trim()
+                .rsplit('/')
+                .next()
+                .map(str::to_string)
+        })
+        .unwrap_or_default()
+}
+
+/// Resident memory of a process now: (anonymous, file-backed) in KiB.
+fn rss_split_kb(pid: u32) -> (u64, u64) {
+    let [anon, file] = status_kb(pid, ["RssAnon", "RssFile"]);
+    (anon, file)
+}
+
+/// One wrk round against nginx: its requests/s and its largest worker's peak RSS.
+async fn nginx_round(dir: &Path) -> anyhow::Result<(f64, u64)> {
+    let port = health::free_port()?;
+    let mut nginx = health::start_nginx(dir, port).await?;
+    let rps = health::wrk(port).await;
+    let workers = health::children(nginx.id().unwrap_or(0));
+    let worker_kb = workers.iter().map(|p| peak_rss_kb(*p)).max().unwrap_or(0);
+    health::stop(&mut nginx).await;
+    Ok((rps?, worker_kb))
+}
+
+/// One wrk round against a fresh endpoint: requests/s, peak RSS, and (anonymous, file) now.
+async fn endpoint_round(cli: &Cli) -> anyhow::Result<(f64, u64, (u64, u64))> {
+    let port = health::free_port()?;
+    let mut endpoint = health::start_health(&cli.client, port).await?;
+    let pid = endpoint.id().unwrap_or(0);
+    let rps = health::wrk(port).await;
+    let (peak, split) = (peak_rss_kb(pid), rss_split_kb(pid));
+    health::stop(&mut endpoint).await;
+    Ok((rps?, peak, split))
+}
+
+async fn health_runs(cli: &Cli, dir: &Path, nofile: u64) -> anyhow::Result<()> {
+    // Rounds alternate so that machine noise hits both alike; only one server runs at a time.
+    let (mut nginx_rps, mut nginx_kb, mut rps, mut peak_kb, mut ratios) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let mut splits = vec![];
+    for _ in 0..cli.health_rounds {
+        let (n_rps, n_kb) = nginx_round(dir).await?;
+        let (e_rps, e_kb, split) = endpoint_round(cli).await?;
+        ratios.push(e_rps / n_rps);
+        nginx_rps.push(n_rps);
+        nginx_kb.push(n_kb);
+        rps.push(e_rps);
+        peak_kb.push(e_kb);
+        splits.push(split);
     }
-}
+    let (nginx_rps, rps, rps_ratio) = (
+        median_f64(&mut nginx_rps),
+        median_f64(&mut rps),
+        median_f64(&mut ratios),
+    );
+    let (nginx_kb, after_wrk_kb) = (median(&mut nginx_kb), median(&mut peak_kb));
+    splits.sort();
+    let (anon_kb, file_kb) = splits[splits.len() / 2];
 
-async fn wait_listening(port: u16, child: &mut Child, what: &str) -> anyhow::Result<()> {
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Ok(());
-        }
-        if let Some(status) = child.try_wait()? {
-            anyhow::bail!("{what} exited before listening: {status}");
+    // GET / on a fresh connection, first with nothing else open, then with the idle ones.
+    let port = health::free_port()?;
+    let mut endpoint = health::start_health(&cli.client, port).await?;
+    let pid = endpoint.id().unwrap_or(0);
+    let result = async {
+        let mut quiet = Vec::new();
+        for _ in 0..21 {
+            quiet.push(health::get_root(port).await?);
         }
         anyhow::ensure!(
-            Instant::now() < until,
-            "{what} is not listening on {port} after 10 s"
+            nofile >= health::IDLE_CONNECTIONS as u64 + 256,
+            "the open-file limit is {nofile}: too low to hold {} connections",
+            health::IDLE_CONNECTIONS
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // The endpoint's own descriptors (listener, epoll, stdio…), so that only connections count.
+        let base_fds = health::open_fds(pid);
+        let held = health::open_idle(port, health::IDLE_CONNECTIONS).await?;
+        // Let the endpoint accept the last of them before measuring.
+        let until = Instant::now() + Duration::from_secs(5);
+        while health::open_fds(pid) < base_fds + health::IDLE_CONNECTIONS && Instant::now() < until
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let fds = health::open_fds(pid).saturating_sub(base_fds);
+        let mut busy = Vec::new();
+        for _ in 0..21 {
+            busy.push(health::get_root(port).await?);
+        }
+        let held_kb = peak_rss_kb(pid);
+        drop(held);
+        Ok((median(&mut quiet), median(&mut busy), held_kb, fds))
     }
-}
+    .await;
+    health::stop(&mut endpoint).await;
+    let (quiet, busy, held_kb, fds) = result?;
 
-/// nginx on 127.0.0.1:`port`, everything it writes kept in `dir` (it runs as root without
-/// touching /etc or /var).
-/// Debian installs nginx in /usr/sbin, which is not on every user's PATH.
-pub fn nginx_bin() -> &'static str {
-    if Path::new("/usr/sbin/nginx").exists() {
-        "/usr/sbin/nginx"
-    } else {
-        "nginx"
-    }
-}
-
-pub async fn start_nginx(dir: &Path, port: u16) -> anyhow::Result<Child> {
-    let d = dir.display();
-    let conf = format!(
-        r#"worker_processes auto;
-daemon off;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 16384; }}
-http {{
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{ return 200 "ok\n"; }}
-    }}
-}}
-"#
+    let table = Table {
+        figure: 52,
+        value: 12,
+        baseline: 14,
+    };
+    table.header("endpoint", "nginx");
+    table.row(
+        "requests/s, GET /",
+        format!("{rps:.0}"),
+        format!("{nginx_rps:.0}"),
+        Some(rps_ratio),
+        &format!(
+            "≥1.0x: {}  (median of the rounds' ratios)",
+            verdict(rps_ratio >= 1.0)
+        ),
     );
-    let path = dir.join("nginx.conf");
-    std::fs::write(&path, conf)?;
-    let mut child = Command::new(nginx_bin())
-        .arg("-e")
-        .arg(dir.join("error.log"))
-        .arg("-p")
-        .arg(dir)
-        .arg("-c")
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting nginx (scripts/ensure-bench-tools installs it)")?;
-    if let Err(e) = wait_listening(port, &mut child, "nginx").await {
-        let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
-        anyhow::bail!("{e}\nnginx error log:\n{log}");
-    }
-    Ok(child)
-}
-
-pub async fn start_health(client: &Path, port: u16) -> anyhow::Result<Child> {
-    let mut child = Command::new(client)
-        // No config file: the flags are the whole configuration.
-        .env("FAILBERRY_CONFIG", "/nonexistent/failberry-bench.toml")
-        .env("RUST_LOG", "warn")
-        .args(["health", "serve", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .args(["--max-connections", "10000", "--header-timeout", "60"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("starting {}", client.display()))?;
-    wait_listening(port, &mut child, "failberry health serve").await?;
-    Ok(child)
-}
-
-/// Stops a child with SIGTERM, then waits for it (SIGKILL after 5 s).
-pub async fn stop(child: &mut Child) {
-    if let Some(pid) = child.id() {
-        let _ = rustix::process::kill_process(
-            rustix::process::Pid::from_raw(pid as i32).expect("a child pid is positive"),
-            rustix::process::Signal::TERM,
-        );
-    }
-    if tokio::time::timeout(Duration::from_secs(5), child.wait())
-        .await
-        .is_err()
-    {
-        let _ = child.kill().await;
-    }
-}
-
-/// `wrk` against `port`; its Requests/sec.
-pub async fn wrk(port: u16) -> anyhow::Result<f64> {
-    let out = Command::new("wrk")
-        .arg(format!("-t{WRK_THREADS}"))
-        .arg(format!("-c{WRK_CONNECTIONS}"))
-        .arg(format!("-d{WRK_SECONDS}s"))
-        .arg(format!("http://127.0.0.1:{port}/"))
-        .output()
-        .await
-        .context("running wrk (scripts/ensure-bench-tools installs it)")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    anyhow::ensure!(out.status.success(), "wrk failed: {text}");
-    let errors = text
-        .lines()
-        .find(|l| l.contains("Non-2xx") || l.contains("Socket errors"));
-    anyhow::ensure!(errors.is_none(), "wrk saw errors: {text}");
-    text.lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .with_context(|| format!("no Requests/sec in wrk's output: {text}"))
-}
-
-/// The worker processes of an nginx master (its children).
-pub fn children(pid: u32) -> Vec<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
-
-/// Open file descriptors of a process.
-pub fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-/// One `GET /` on a fresh connection: its status line and how long the whole answer took.
-pub async fn get_root(port: u16) -> anyhow::Result<Duration> {
-    let started = Instant::now();
-    let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
-    s.write_all(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-        .await?;
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer))
-        .await
-        .context("GET / took over 5 s")??;
-    let elapsed = started.elapsed();
-    anyhow::ensure!(
-        answer.starts_with(b"HTTP/1.1 200"),
-        "GET / answered {:?}",
-        String::from_utf8_lossy(&answer[..answer.len().min(40)])
+    table.row(
+        "peak RSS after wrk",
+        mb(after_wrk_kb),
+        mb(nginx_kb),
+        Some(kb_ratio(after_wrk_kb, nginx_kb)),
+        &format!(
+            "<5 MB: {}  (nginx: its largest worker)",
+            verdict(after_wrk_kb < 5 * 1024)
+        ),
     );
-    Ok(elapsed)
-}
-
-/// Opens `n` idle connections (nothing sent on them).
-pub async fn open_idle(port: u16, n: usize) -> anyhow::Result<Vec<TcpStream>> {
-    let mut held = Vec::with_capacity(n);
-    for i in 0..n {
-        let s = TcpStream::connect(("127.0.0.1", port))
-            .await
-            .with_context(|| format!("idle connection {i}"))?;
-        held.push(s);
-    }
-    Ok(held)
-}
-
-pub fn temp_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "failberry-bench-nginx-{}-{:08x}",
-        std::process::id(),
-        fastrand::u32(..)
-    ));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+    table.row(
+        "  of which anonymous (heap, stacks) / file-backed",
+        mb(anon_kb),
+        mb(file_kb),
+        None,
+        "(file-backed: mapped code and libraries, shared)",
+    );
+    let still_open = fds >= health::IDLE_CONNECTIONS;
+    table.row(
+        format!(
+            "GET / with {} idle connections held, median",
+            health::IDLE_CONNECTIONS
+        ),
+        ms(busy),
+        ms(quiet),
+        Some(ratio(busy, quiet)),
+        &format!(
+            "200 each time, all held open: {}  (baseline: none held)",
+            verdict(still_open)
+        ),
+    );
+    table.row(
+        format!(
+            "peak RSS with {} idle connections",
+            health::IDLE_CONNECTIONS
+        ),
+        mb(held_kb),
+        mb(after_wrk_kb),
+        Some(kb_ratio(held_kb, after_wrk_kb)),
+        &format!("({fds} connections open in the endpoint)"),
+    );
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! minute or more (once a minute): each link's datapoint, alarm state (from the data), health
 //! check status and the DNS answer, as a timeline for the tests that feed the model whole traces
 //! (probe loss, outages). The rules themselves live in `evaluation`, `health` and `routing`.
+//! (Over 400 lines through its tests: the code is about half of it.)
 
 use std::fmt;
 

@@ -1,17 +1,17 @@
 //! The DNS store: read a name's A/AAAA sets and UPSERT changes. `Route53Store` implements it over
-//! `aws-sdk-route53`, retrying throttling and `PriorRequestNotComplete` with jittered back-off
-//! (the client's own retries are turned off in `main`, so this is the one retry policy).
+//! `aws-sdk-route53` under failberry's one retry policy (`failberry_aws::SdkRetry`: jittered
+//! back-off on throttling, 5xx, network errors and Route53's `PriorRequestNotComplete`); the
+//! store turns the client's own retries off when it is built, so no two policies stack.
 
 use std::future::Future;
 use std::net::IpAddr;
 
-use aws_sdk_route53::config::http::HttpResponse;
 use aws_sdk_route53::config::retry::RetryConfig;
 use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
-use failberry_aws::{retry, Backoff};
+use failberry_aws::{describe_attempts, SdkRetry};
 
 use crate::records::{CurrentRecords, RecordSet, RecordType, Upsert};
 
@@ -42,7 +42,7 @@ pub trait DnsStore: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct Route53Store {
     client: aws_sdk_route53::Client,
-    backoff: Backoff,
+    retry: SdkRetry,
 }
 
 impl Route53Store {
@@ -56,33 +56,21 @@ impl Route53Store {
             .build();
         Self {
             client: aws_sdk_route53::Client::from_conf(config),
-            backoff: Backoff::default(),
+            retry: ROUTE53_RETRY,
         }
     }
 }
 
-const RETRYABLE_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "PriorRequestNotComplete",
-    "ServiceUnavailable",
-];
+/// Route53's own "try again" beside the common throttling codes.
+const ROUTE53_RETRY: SdkRetry = SdkRetry::new(&["PriorRequestNotComplete"]);
 
-fn retryable<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
-    failberry_aws::transient(e, RETRYABLE_CODES)
-}
-
-fn to_dns_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
-    e: SdkError<E, R>,
+/// Unavailable when another attempt later may succeed, rejected when it would not.
+fn to_dns_error<E: ProvideErrorMetadata + std::fmt::Debug>(
+    e: SdkError<E, aws_sdk_route53::config::http::HttpResponse>,
     attempts: u32,
-    retryable: bool,
 ) -> DnsError {
-    let what = format!(
-        "{} (after {attempts} attempt{})",
-        failberry_aws::describe(&e),
-        if attempts == 1 { "" } else { "s" }
-    );
-    if retryable {
+    let what = describe_attempts(&e, attempts);
+    if ROUTE53_RETRY.retryable(&e) {
         DnsError::Unavailable(what)
     } else {
         DnsError::Rejected(what)
@@ -108,20 +96,19 @@ fn parse_values<T: std::str::FromStr>(set: &ResourceRecordSet) -> RecordSet<T> {
 
 impl DnsStore for Route53Store {
     async fn current(&self, zone_id: &str, name: &str) -> Result<CurrentRecords, DnsError> {
-        let (result, attempts) = retry(self.backoff, retryable, || {
-            self.client
-                .list_resource_record_sets()
-                .hosted_zone_id(zone_id)
-                .start_record_name(name)
-                .start_record_type(RrType::A)
-                .max_items(4)
-                .send()
-        })
-        .await;
-        let out = result.map_err(|e| {
-            let r = retryable(&e);
-            to_dns_error(e, attempts, r)
-        })?;
+        let (result, attempts) = self
+            .retry
+            .call(|| {
+                self.client
+                    .list_resource_record_sets()
+                    .hosted_zone_id(zone_id)
+                    .start_record_name(name)
+                    .start_record_type(RrType::A)
+                    .max_items(4)
+                    .send()
+            })
+            .await;
+        let out = result.map_err(|e| to_dns_error(e, attempts))?;
         let mut current = CurrentRecords::default();
         // Only simple records: weighted/failover sets (with a set identifier) are not ours to move.
         for set in out
@@ -140,18 +127,17 @@ impl DnsStore for Route53Store {
 
     async fn upsert(&self, zone_id: &str, changes: &[Upsert]) -> Result<String, DnsError> {
         let batch = change_batch(changes).map_err(|e| DnsError::Rejected(e.to_string()))?;
-        let (result, attempts) = retry(self.backoff, retryable, || {
-            self.client
-                .change_resource_record_sets()
-                .hosted_zone_id(zone_id)
-                .change_batch(batch.clone())
-                .send()
-        })
-        .await;
-        let out = result.map_err(|e| {
-            let r = retryable(&e);
-            to_dns_error(e, attempts, r)
-        })?;
+        let (result, attempts) = self
+            .retry
+            .call(|| {
+                self.client
+                    .change_resource_record_sets()
+                    .hosted_zone_id(zone_id)
+                    .change_batch(batch.clone())
+                    .send()
+            })
+            .await;
+        let out = result.map_err(|e| to_dns_error(e, attempts))?;
         Ok(out
             .change_info()
             .map(|c| c.id().trim_start_matches("/change/").to_string())

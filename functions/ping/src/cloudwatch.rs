@@ -1,16 +1,15 @@
 //! The `MetricSink` over CloudWatch's PutMetricData: a run's datapoints packed by
-//! `metrics::plan_requests`, each request retried with jittered back-off on throttling, 5xx and
-//! network errors until the deadline (the client's own retries are turned off in `main`, so this
-//! is the one retry policy). What still fails is logged and reported as lost.
+//! `metrics::plan_requests`, each request sent under failberry's one retry policy
+//! (`failberry_aws::SdkRetry`: jittered back-off on throttling, 5xx and network errors), bounded
+//! by the invocation's deadline. The sink turns the client's own retries off when it is built, so
+//! no two policies stack. What still fails is logged and reported as lost.
 
 use std::time::{Instant, SystemTime};
 
-use aws_sdk_cloudwatch::config::http::HttpResponse;
 use aws_sdk_cloudwatch::config::retry::RetryConfig;
-use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
-use failberry_aws::{retry, Backoff};
+use failberry_aws::{describe_attempts, Backoff, SdkRetry};
 
 use crate::metrics::{
     datums, plan_requests, Datum, Delivery, Lost, MetricSink, RunMetrics, Unit, DIMENSION,
@@ -20,7 +19,7 @@ use crate::metrics::{
 #[derive(Debug, Clone)]
 pub struct CloudWatchSink {
     client: aws_sdk_cloudwatch::Client,
-    backoff: Backoff,
+    retry: SdkRetry,
 }
 
 impl CloudWatchSink {
@@ -34,28 +33,22 @@ impl CloudWatchSink {
             .build();
         Self {
             client: aws_sdk_cloudwatch::Client::from_conf(config),
-            backoff: Backoff::default(),
+            retry: CLOUDWATCH_RETRY,
         }
     }
 
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
+        self.retry = self.retry.with_backoff(backoff);
         self
     }
 }
 
-const RETRYABLE_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
+/// CloudWatch's own "try again" codes beside the common throttling ones.
+const CLOUDWATCH_RETRY: SdkRetry = SdkRetry::new(&[
     "RequestLimitExceeded",
     "InternalServiceError",
     "InternalFailure",
-    "ServiceUnavailable",
-];
-
-fn retryable<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
-    failberry_aws::transient(e, RETRYABLE_CODES)
-}
+]);
 
 fn to_sdk(d: &Datum, timestamp: SystemTime) -> MetricDatum {
     MetricDatum::builder()
@@ -89,7 +82,7 @@ impl MetricSink for CloudWatchSink {
         for request in &requests {
             let data: Vec<MetricDatum> = request.iter().map(|d| to_sdk(d, run.timestamp)).collect();
             let samples: usize = request.iter().map(Datum::samples).sum();
-            let attempt = retry(self.backoff, retryable, || {
+            let attempt = self.retry.call(|| {
                 self.client
                     .put_metric_data()
                     .namespace(NAMESPACE)
@@ -104,10 +97,7 @@ impl MetricSink for CloudWatchSink {
                 }
                 Ok((Err(e), attempts)) => {
                     delivery.attempts += attempts;
-                    format!(
-                        "{} (after {attempts} attempts)",
-                        failberry_aws::describe(&e)
-                    )
+                    describe_attempts(&e, attempts)
                 }
                 Err(_) => "the invocation's deadline came first".to_string(),
             };

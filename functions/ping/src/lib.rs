@@ -4,21 +4,28 @@
 //! `Target`), by PutMetricData or as Embedded Metric Format lines. `main.rs` only wires the
 //! runtime; the run lives in `service`, the decisions in `config`, `verdict` and `metrics`, and
 //! every outside service behind `DocumentSource`, `MetricSink` and `Clock`.
+//!
+//! The modules are private: the crate exports the handler (`Ping`, `AwsPing`), its traits and
+//! sinks, its config, what a run returns, and the prober with its judge (which the probe tests
+//! drive against real local servers). A run's two halves, `Ping::probe` and `Ping::publish`, are
+//! the seam for callers that time them apart (the bench).
 
-pub mod cloudwatch;
-pub mod config;
-pub mod emf;
-pub mod metrics;
-pub mod probe;
-pub mod service;
-pub mod summary;
-pub mod verdict;
+mod cloudwatch;
+mod config;
+mod emf;
+mod metrics;
+mod probe;
+mod service;
+mod summary;
+mod verdict;
 
 pub use cloudwatch::CloudWatchSink;
 pub use config::{Emit, PingConfig, Target};
 pub use emf::EmfSink;
-pub use metrics::{Delivery, MetricSink, RunMetrics, TargetMetrics};
+pub use metrics::{
+    Delivery, Lost, MetricName, MetricSink, RunMetrics, TargetMetrics, MAX_DATUMS_PER_REQUEST,
+};
 pub use probe::{probe_all, Observation, Prober};
-pub use service::{AwsPing, Clock, Ping, PingError, Settings, SystemClock};
+pub use service::{AwsPing, Clock, Ping, PingError, Probed, Settings, SystemClock};
 pub use summary::{Summary, TargetReport};
 pub use verdict::{judge, ErrorKind, Verdict};

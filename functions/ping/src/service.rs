@@ -13,7 +13,7 @@ use lambda_runtime::LambdaEvent;
 use crate::cloudwatch::CloudWatchSink;
 use crate::config::{Emit, PingConfig, Target};
 use crate::emf::EmfSink;
-use crate::metrics::{MetricSink, RunMetrics, TargetMetrics};
+use crate::metrics::{Delivery, MetricSink, RunMetrics, TargetMetrics};
 use crate::probe::{probe_all, Observation, Prober};
 use crate::summary::{ProbeReport, Summary, TargetReport};
 use crate::verdict::judge;
@@ -115,6 +115,39 @@ impl<S: DocumentSource, A: MetricSink, E: MetricSink, K: Clock> Ping<S, A, E, K>
     /// the summary. Fails only when there is no configuration to run.
     pub async fn run(&self, deadline: Instant) -> Result<Summary, PingError> {
         let started = Instant::now();
+        let probed = self.probe().await?;
+        let delivery = self.publish(&probed, deadline).await;
+        for t in probed.targets.iter().filter(|t| !t.up) {
+            tracing::warn!(
+                name = %t.name,
+                error = t.error.map_or("", |e| e.as_str()),
+                detail = t.detail.as_deref().unwrap_or(""),
+                "target down"
+            );
+        }
+        let up = probed.targets.iter().filter(|t| t.up).count();
+        let summary = Summary {
+            time: rfc3339(probed.metrics.timestamp),
+            scheduled_time: None,
+            up,
+            down: probed.targets.len() - up,
+            emit: probed.emit,
+            metrics: delivery,
+            duration_ms: crate::probe::ms(started.elapsed()),
+            targets: probed.targets,
+        };
+        tracing::info!(
+            up = summary.up,
+            down = summary.down,
+            duration_ms = summary.duration_ms,
+            summary = %serde_json::to_string(&summary).unwrap_or_default(),
+            "ping run done"
+        );
+        Ok(summary)
+    }
+
+    /// The run's first half: reads the targets, probes them all and judges each probe.
+    pub async fn probe(&self) -> Result<Probed, PingError> {
         let config = self.config.get().await?;
         let now = self.clock.now();
         let observations = probe_all(&self.prober, &config.targets, config.concurrency).await;
@@ -129,38 +162,29 @@ impl<S: DocumentSource, A: MetricSink, E: MetricSink, K: Clock> Ping<S, A, E, K>
             timestamp: now,
             targets: targets.iter().map(TargetReport::metrics).collect(),
         };
-        let delivery = match config.emit {
-            Emit::Api => self.api.publish(&metrics, deadline).await,
-            Emit::Emf => self.emf.publish(&metrics, deadline).await,
-        };
-        for t in targets.iter().filter(|t| !t.up) {
-            tracing::warn!(
-                name = %t.name,
-                error = t.error.map_or("", |e| e.as_str()),
-                detail = t.detail.as_deref().unwrap_or(""),
-                "target down"
-            );
-        }
-        let up = targets.iter().filter(|t| t.up).count();
-        let summary = Summary {
-            time: rfc3339(now),
-            scheduled_time: None,
-            up,
-            down: targets.len() - up,
+        Ok(Probed {
             emit: config.emit,
-            metrics: delivery,
-            duration_ms: crate::probe::ms(started.elapsed()),
             targets,
-        };
-        tracing::info!(
-            up = summary.up,
-            down = summary.down,
-            duration_ms = summary.duration_ms,
-            summary = %serde_json::to_string(&summary).unwrap_or_default(),
-            "ping run done"
-        );
-        Ok(summary)
+            metrics,
+        })
     }
+
+    /// The run's second half: the metrics published the way the document says, before
+    /// `deadline`.
+    pub async fn publish(&self, probed: &Probed, deadline: Instant) -> Delivery {
+        match probed.emit {
+            Emit::Api => self.api.publish(&probed.metrics, deadline).await,
+            Emit::Emf => self.emf.publish(&probed.metrics, deadline).await,
+        }
+    }
+}
+
+/// What probing found, before it is published: each target's report and the run's metrics.
+#[derive(Debug, Clone)]
+pub struct Probed {
+    pub emit: Emit,
+    pub targets: Vec<TargetReport>,
+    pub metrics: RunMetrics,
 }
 
 /// Judges a target's probes and picks the one that speaks for it: the first up probe when the

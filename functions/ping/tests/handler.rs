@@ -10,9 +10,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use failberry_aws::{DocumentCache, DocumentError, DocumentSource, Fetched};
-use failberry_ping::metrics::MetricName;
 use failberry_ping::{
-    Clock, Delivery, ErrorKind, MetricSink, Ping, PingConfig, PingError, Prober, RunMetrics,
+    Clock, Delivery, ErrorKind, MetricName, MetricSink, Ping, PingConfig, PingError, Prober,
+    RunMetrics,
 };
 use lambda_runtime::{Context, LambdaEvent};
 use support::{answer, closed_port, http_server};

@@ -5,8 +5,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use failberry_ping::probe::Observation;
-use failberry_ping::{judge, probe_all, ErrorKind, PingConfig, Prober, Target, Verdict};
+use failberry_ping::{
+    judge, probe_all, ErrorKind, Observation, PingConfig, Prober, Target, Verdict,
+};
 use support::{answer, closed_port, http_server, https_server, unix_now, Reply, TestCa};
 
 fn targets(json: &str) -> Vec<Target> {
