@@ -1,9 +1,9 @@
 //! The ddns API end to end: real HTTP through the API Gateway stand-in, the handler, and Route53
 //! and S3 in moto. Every refusal is checked to leave the zone exactly as it was.
 
-use failberry_ddns::Clock;
 use failberry_local::seed::{self, HostSeed};
 use failberry_proto::legacy::validation_hash;
+use failberry_proto::Clock;
 use failberry_proto::{Signer, Stamps};
 use failberry_tests::{loopback_host, Stack};
 use serde_json::{json, Value};

@@ -1,7 +1,7 @@
 //! The replay guard's marks in S3 (moto): the conditional writes really make each step of a mark
 //! happen once, even when the same signed change races itself across Lambda instances.
 
-use failberry_ddns::replay::{Admission, ReplayGuard, S3ReplayGuard, Stamp};
+use failberry_ddns::{Admission, ReplayGuard, S3ReplayGuard, Stamp};
 use failberry_local::emulator;
 use failberry_tests::moto_url;
 

@@ -107,7 +107,7 @@ where
     S: failberry_aws::DocumentSource,
     A: failberry_ping::MetricSink,
     E: failberry_ping::MetricSink,
-    K: failberry_ping::Clock,
+    K: failberry_proto::Clock,
 {
     let started = Instant::now();
     let summary = ping
@@ -155,7 +155,7 @@ where
     S: failberry_aws::DocumentSource,
     A: failberry_ping::MetricSink,
     E: failberry_ping::MetricSink,
-    K: failberry_ping::Clock,
+    K: failberry_proto::Clock,
 {
     let started = Instant::now();
     let probed = ping
@@ -218,7 +218,7 @@ pub async fn figures(
                 config_key: key.to_string(),
                 config_max_age: Duration::from_secs(300),
             },
-            failberry_ping::SystemClock,
+            failberry_proto::SystemClock,
         )
     };
     let api_app = app(API_KEY);

@@ -97,7 +97,7 @@ pub async fn serve(listener: TcpListener, function: Function, shutdown: impl Fut
 }
 
 /// The ddns function as a `Function`.
-pub fn ddns_function<K: failberry_ddns::Clock + 'static>(
+pub fn ddns_function<K: failberry_proto::Clock + 'static>(
     app: Arc<failberry_ddns::AwsDdns<K>>,
 ) -> Function {
     Arc::new(move |req| {

@@ -3,13 +3,16 @@
 //! `routes`, the decisions in `records`, `config` and `failberry-proto`, and every AWS call behind
 //! the `DnsStore`, `ReplayGuard` and `DocumentSource` traits.
 
-pub mod config;
-pub mod dns;
-pub mod error;
-pub mod records;
-pub mod replay;
-pub mod routes;
-pub mod service;
+mod config;
+mod dns;
+mod error;
+mod records;
+mod replay;
+mod routes;
+mod service;
 
 pub use config::{DdnsConfig, HostConfig};
-pub use service::{AwsDdns, Clock, Ddns, Settings, SystemClock};
+pub use dns::{DnsError, DnsStore, Route53Store};
+pub use records::{CurrentRecords, RecordSet, RecordType, Upsert};
+pub use replay::{next_mark, Admission, ReplayGuard, S3ReplayGuard, Stamp};
+pub use service::{AwsDdns, Ddns, Settings};

@@ -1,4 +1,5 @@
-use failberry_ddns::{AwsDdns, Settings, SystemClock};
+use failberry_ddns::{AwsDdns, Settings};
+use failberry_proto::SystemClock;
 use lambda_http::{run, service_fn, Error, Request};
 
 #[tokio::main(flavor = "current_thread")]

@@ -23,7 +23,8 @@ use crate::config::HostConfig;
 use crate::dns::DnsStore;
 use crate::error::{json_response, text_response, ApiError};
 use crate::replay::{ReplayGuard, Stamp};
-use crate::service::{Clock, Ddns};
+use crate::service::Ddns;
+use failberry_proto::Clock;
 
 /// What an unknown key id's signature is checked against. Public, and useless to know: the check's
 /// result is thrown away, only its time matters.

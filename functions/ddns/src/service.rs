@@ -18,7 +18,7 @@ use crate::records::plan;
 use crate::replay::{Admission, ReplayGuard, S3ReplayGuard, Stamp};
 use failberry_proto::address::Addresses;
 
-pub use failberry_proto::clock::{Clock, SystemClock};
+use failberry_proto::clock::{Clock, SystemClock};
 
 /// What a change request achieved.
 #[derive(Debug, Clone, PartialEq, Eq)]

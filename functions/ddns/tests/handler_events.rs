@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use failberry_aws::{DocumentCache, DocumentError, DocumentSource, Fetched};
-use failberry_ddns::dns::{DnsError, DnsStore};
-use failberry_ddns::records::{CurrentRecords, RecordSet, Upsert};
-use failberry_ddns::replay::{next_mark, Admission, ReplayGuard, Stamp};
-use failberry_ddns::{Clock, Ddns, DdnsConfig};
+use failberry_ddns::{
+    next_mark, Admission, CurrentRecords, Ddns, DdnsConfig, DnsError, DnsStore, RecordSet,
+    ReplayGuard, Stamp, Upsert,
+};
+use failberry_proto::Clock;
 use lambda_http::{Body, Response};
 
 const FIXTURE_TIME: i64 = 1_764_000_000;

@@ -12,8 +12,7 @@ use aws_sdk_route53::types::error::{InvalidChangeBatch, PriorRequestNotComplete}
 use aws_sdk_route53::types::{ChangeInfo, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType};
 use aws_sdk_route53::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use failberry_ddns::dns::{DnsError, DnsStore, Route53Store};
-use failberry_ddns::records::{RecordType, Upsert};
+use failberry_ddns::{DnsError, DnsStore, RecordType, Route53Store, Upsert};
 
 fn throttling() -> ListResourceRecordSetsError {
     ListResourceRecordSetsError::generic(

@@ -26,6 +26,6 @@ pub use metrics::{
     Delivery, Lost, MetricName, MetricSink, RunMetrics, TargetMetrics, MAX_DATUMS_PER_REQUEST,
 };
 pub use probe::{probe_all, Observation, Prober};
-pub use service::{AwsPing, Clock, Ping, PingError, Probed, Settings, SystemClock};
+pub use service::{AwsPing, Ping, PingError, Probed, Settings};
 pub use summary::{Summary, TargetReport};
 pub use verdict::{judge, ErrorKind, Verdict};

@@ -1,5 +1,6 @@
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
-use failberry_ping::{AwsPing, Settings, SystemClock};
+use failberry_ping::{AwsPing, Settings};
+use failberry_proto::SystemClock;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main(flavor = "current_thread")]

@@ -21,7 +21,7 @@ use crate::verdict::judge;
 // The local stack runs the schedule at an accelerated clock: metric timestamps and certificate
 // days follow it.
 use failberry_proto::clock::unix_secs;
-pub use failberry_proto::clock::{Clock, SystemClock};
+use failberry_proto::clock::{Clock, SystemClock};
 
 /// Where the function finds its configuration.
 #[derive(Debug, Clone)]

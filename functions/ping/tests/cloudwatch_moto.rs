@@ -11,7 +11,8 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, Statistic};
 use aws_sdk_s3::config::{Credentials, Region};
 use failberry_aws::S3Documents;
-use failberry_ping::{AwsPing, Clock, Settings};
+use failberry_ping::{AwsPing, Settings};
+use failberry_proto::Clock;
 use support::{answer, closed_port, http_server};
 
 fn moto_url() -> String {

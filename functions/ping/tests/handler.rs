@@ -11,9 +11,9 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use failberry_aws::{DocumentCache, DocumentError, DocumentSource, Fetched};
 use failberry_ping::{
-    Clock, Delivery, ErrorKind, MetricName, MetricSink, Ping, PingConfig, PingError, Prober,
-    RunMetrics,
+    Delivery, ErrorKind, MetricName, MetricSink, Ping, PingConfig, PingError, Prober, RunMetrics,
 };
+use failberry_proto::Clock;
 use lambda_runtime::{Context, LambdaEvent};
 use support::{answer, closed_port, http_server};
 
