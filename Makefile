@@ -10,7 +10,7 @@ export RUN_DIR := $(CURDIR)/.run
 HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 CLIENT := target/$(HOST_TRIPLE)/pi/failberry
 
-.PHONY: help demo test serve bench build client lint deploy clean
+.PHONY: help demo test serve bench build client cost lint deploy clean
 
 help:
 	@echo "make demo    the DDNS and failover stories end to end on a local stack (moto, no AWS account)"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench   cold start, memory and latency figures beside a baseline (installs nginx, wrk)"
 	@echo "make build   release arm64 Lambda bootstraps (cargo-lambda)"
 	@echo "make client  the Pi client as shipped: small, static (run it on the Pi, or copy the binary)"
+	@echo "make cost    the monthly bill of infra/template.yaml at the home scale, item by item"
 	@echo "make deploy  sam deploy of infra/template.yaml (needs AWS credentials and the SAM CLI)"
 
 $(VENV)/.dev-installed: requirements-dev.txt
@@ -75,6 +76,9 @@ client:
 build: $(VENV)/.build-installed
 	rustup target add aarch64-unknown-linux-gnu
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/cargo-lambda lambda build --release --arm64 -p failberry-ddns --lambda-dir target/lambda -p failberry-ping
+
+cost:
+	$(CARGO) run --quiet -p failberry-ctl -- cost
 
 lint:
 	$(CARGO) fmt --all --check
