@@ -146,27 +146,31 @@ pub async fn label<L: Labeler>(
             .map_err(|e| LabelError::Refused(format!("JPEG: {e}")))?;
         calls += 1;
         for l in labeler.labels(&jpeg, &request).await? {
-            let first_frame = report.crops[group[0]].0;
-            if l.instances.is_empty() {
+            let mapped: Vec<Observation> = l
+                .instances
+                .iter()
+                .filter_map(|inst| {
+                    let (tile, in_crop) = layout.map_back(&inst.bbox)?;
+                    let (frame, crop) = report.crops[group[tile]];
+                    Some(Observation {
+                        label: l.name.clone(),
+                        confidence: inst.confidence,
+                        frame,
+                        frame_box: Some(mosaic::to_frame(&crop, &in_crop)),
+                    })
+                })
+                .collect();
+            if mapped.is_empty() {
+                // Seen, but not placed on any crop (no instances, or boxes over the gutters):
+                // recorded, and never counted as being where the motion was.
                 observations.push(Observation {
                     label: l.name.clone(),
                     confidence: l.confidence,
-                    frame: first_frame,
+                    frame: report.crops[group[0]].0,
                     frame_box: None,
                 });
             }
-            for inst in &l.instances {
-                let Some((tile, in_crop)) = layout.map_back(&inst.bbox) else {
-                    continue;
-                };
-                let (frame, crop) = report.crops[group[tile]];
-                observations.push(Observation {
-                    label: l.name.clone(),
-                    confidence: inst.confidence,
-                    frame,
-                    frame_box: Some(mosaic::to_frame(&crop, &in_crop)),
-                });
-            }
+            observations.extend(mapped);
         }
     }
     Ok((observations, calls))

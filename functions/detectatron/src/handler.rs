@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
 
@@ -47,6 +46,39 @@ pub fn camera_of(key: &str) -> &str {
     }
 }
 
+/// The part of an S3 event notification this function reads. Not `aws_lambda_events`'
+/// `S3Event`: that one requires `userIdentity` and `requestParameters`, which the emulator's
+/// notifications leave out, and a notification we cannot read would be retried for nothing.
+#[derive(serde::Deserialize)]
+struct Notification {
+    #[serde(rename = "Records")]
+    records: Vec<NotificationRecord>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationRecord {
+    #[serde(default)]
+    event_name: String,
+    s3: NotificationEntity,
+}
+
+#[derive(serde::Deserialize)]
+struct NotificationEntity {
+    bucket: NamedBucket,
+    object: NamedObject,
+}
+
+#[derive(serde::Deserialize)]
+struct NamedBucket {
+    name: String,
+}
+
+#[derive(serde::Deserialize)]
+struct NamedObject {
+    key: String,
+}
+
 /// The clips one SQS message body names: created objects under `incoming/` only; S3's test
 /// event names none.
 pub fn clip_refs(body: &str) -> Result<Vec<ClipRef>, MessageError> {
@@ -55,23 +87,18 @@ pub fn clip_refs(body: &str) -> Result<Vec<ClipRef>, MessageError> {
     if value.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
         return Ok(vec![]);
     }
-    let event: S3Event =
+    let event: Notification =
         serde_json::from_value(value).map_err(|e| MessageError::NotS3(e.to_string()))?;
-    let mut refs = Vec::new();
-    for r in event.records {
-        let created = r
-            .event_name
-            .as_deref()
-            .is_some_and(|n| n.starts_with("ObjectCreated"));
-        let (Some(bucket), Some(raw)) = (r.s3.bucket.name, r.s3.object.key) else {
-            continue;
-        };
-        let key = decode_key(&raw);
-        if created && key.starts_with(INCOMING) {
-            refs.push(ClipRef { bucket, key });
-        }
-    }
-    Ok(refs)
+    Ok(event
+        .records
+        .into_iter()
+        .filter(|r| r.event_name.starts_with("ObjectCreated"))
+        .map(|r| ClipRef {
+            bucket: r.s3.bucket.name,
+            key: decode_key(&r.s3.object.key),
+        })
+        .filter(|c| c.key.starts_with(INCOMING))
+        .collect())
 }
 
 /// What became of one clip.
@@ -276,6 +303,31 @@ mod tests {
         for (key, want) in cases {
             assert_eq!(camera_of(key), want, "{key}");
         }
+    }
+
+    #[test]
+    fn the_fixture_batch_names_two_clips_three_times() {
+        // The SQS event as the runtime hands it over: a test event, a key with an escaped `+`
+        // and a space, a multipart completion announced twice, and a result document.
+        let event: SqsEvent =
+            serde_json::from_str(include_str!("../../../events/detectatron-sqs.json")).unwrap();
+        let refs: Vec<Vec<String>> = event
+            .records
+            .iter()
+            .map(|m| {
+                clip_refs(m.body.as_deref().unwrap())
+                    .unwrap()
+                    .into_iter()
+                    .map(|c| c.key)
+                    .collect()
+            })
+            .collect();
+        let door = "incoming/pi-1/door/1795777200-front door+1.mp4".to_string();
+        let drive = "incoming/pi-1/drive/1795777202-multi.mp4".to_string();
+        assert_eq!(
+            refs,
+            vec![vec![], vec![door], vec![drive.clone()], vec![drive], vec![]]
+        );
     }
 
     #[test]
