@@ -15,6 +15,7 @@
 //! - `failberry health serve` against nginx serving a static 200 under the same `wrk` load, its
 //!   peak RSS, and `GET /` while 5,000 idle connections are held open.
 
+mod detectatron;
 mod health;
 mod ping;
 mod runtime_api;
@@ -53,6 +54,9 @@ struct Cli {
     /// The Pi client as `make client` builds it (for `failberry health serve`).
     #[arg(long, default_value = "target/release/failberry")]
     client: PathBuf,
+    /// The release detectatron bootstrap.
+    #[arg(long, default_value = "target/release/detectatron")]
+    detectatron: PathBuf,
     /// Ping invocations (in process, and of the release bootstrap).
     #[arg(long, default_value_t = 5)]
     ping_runs: usize,
@@ -75,6 +79,7 @@ enum Part {
     Ddns,
     Ping,
     Health,
+    Detectatron,
 }
 
 impl Cli {
@@ -275,6 +280,16 @@ async fn main() -> anyhow::Result<()> {
     }
     if cli.measures(Part::Health) {
         health_figures(&cli, nofile).await?;
+    }
+    if cli.measures(Part::Detectatron) {
+        let setup = detectatron::Setup {
+            detectatron: &cli.detectatron,
+            sdk_floor: &cli.sdk_floor,
+            sdk: &sdk,
+            function_env: &function_env,
+            runs: 3,
+        };
+        detectatron::figures(&setup).await?;
     }
     Ok(())
 }
