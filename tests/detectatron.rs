@@ -326,3 +326,39 @@ async fn a_clip_over_the_size_cap_is_not_read() {
     );
     assert_eq!(counting.calls(), 0);
 }
+
+#[tokio::test]
+async fn local_analyse_prints_the_decision_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = clip(dir.path());
+    let cases = [
+        (
+            "a person where the box moves",
+            vec![("Person".to_string(), 93.0)],
+            "decision:    INTERESTING",
+            "Person (93%) where the motion was",
+        ),
+        (
+            "nothing recognised",
+            vec![],
+            "decision:    not interesting",
+            "no interesting label where the motion was",
+        ),
+        (
+            "a cat under its threshold",
+            vec![("Cat".to_string(), 50.0)],
+            "decision:    not interesting",
+            "Cat (50%) under the threshold",
+        ),
+    ];
+    for (name, said, decision, why) in cases {
+        let mut out = Vec::new();
+        failberry_local::analyse::run(&clip, &Config::default(), "door", said, false, &mut out)
+            .await
+            .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains(decision), "{name}: {out}");
+        assert!(out.contains(why), "{name}: {out}");
+        assert!(out.contains("rekognition calls: 1"), "{name}: {out}");
+    }
+}
