@@ -60,13 +60,13 @@ serve: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	scripts/ensure-bench-tools
-	$(CARGO) build --release -p failberry-ddns -p failberry-ping -p failberry-bench --bins
+	$(CARGO) build --release -p failberry-ddns -p failberry-ping -p failberry-detectatron -p failberry-bench --bins
 	$(MAKE) client
 	@set -euo pipefail; \
 	url=$$(scripts/moto start bench); \
 	trap 'scripts/moto stop bench' EXIT; \
 	target/release/failberry-bench --moto-url $$url --ddns target/release/ddns --floor target/release/echo-floor --sdk-floor target/release/sdk-floor \
-		--ping target/release/ping --client $(CLIENT)
+		--ping target/release/ping --client $(CLIENT) --detectatron target/release/detectatron
 
 client:
 	@# RUSTFLAGS reaches only the --target build, never build scripts or proc macros.

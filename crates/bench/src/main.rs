@@ -21,6 +21,7 @@
 
 mod cold_start;
 mod ddns;
+mod detectatron;
 mod endpoints;
 mod health;
 mod ping;
@@ -55,6 +56,9 @@ pub struct Cli {
     /// The Pi client as `make client` builds it (for `failberry health serve`).
     #[arg(long, default_value = "target/release/failberry")]
     pub client: PathBuf,
+    /// The release detectatron bootstrap.
+    #[arg(long, default_value = "target/release/detectatron")]
+    pub detectatron: PathBuf,
     /// Ping invocations (in process, and of the release bootstrap).
     #[arg(long, default_value_t = 5)]
     pub ping_runs: usize,
@@ -77,6 +81,7 @@ pub enum Part {
     Ddns,
     Ping,
     Health,
+    Detectatron,
 }
 
 impl Cli {
@@ -141,6 +146,16 @@ async fn main() -> anyhow::Result<()> {
     }
     if cli.measures(Part::Health) {
         health::figures(&cli, nofile).await?;
+    }
+    if cli.measures(Part::Detectatron) {
+        let setup = detectatron::Setup {
+            detectatron: &cli.detectatron,
+            sdk_floor: &cli.sdk_floor,
+            sdk: &stack.sdk,
+            function_env: &function_env,
+            runs: 3,
+        };
+        detectatron::figures(&setup).await?;
     }
     Ok(())
 }

@@ -9,9 +9,13 @@
 //! - `stack`: [`Stack::start`], the one way `serve`, the demo, the integration tests and the bench
 //!   start all of the above;
 //! - `story`: `make demo`'s stories (`story::ddns`, `story::failover`), told through one `Story`
-//!   that counts and prints their steps.
+//!   that counts and prints their steps;
+//! - `clip_queue`: runs detectatron from its SQS queue as the event source mapping would;
+//!   `analyse` runs it on one file with a scripted labeler.
 
+pub mod analyse;
 pub mod apigw;
+pub mod clip_queue;
 pub mod emulator;
 pub mod seed;
 mod server;

@@ -48,6 +48,23 @@ enum Command {
         #[arg(long, default_value = ".run/demo")]
         workdir: std::path::PathBuf,
     },
+    /// Run the detectatron analysis on one clip with a scripted labeler; print the decision and why.
+    Analyse {
+        /// The MP4 clip.
+        file: std::path::PathBuf,
+        /// The camera (for its ignore zones).
+        #[arg(long, default_value = "local")]
+        camera: String,
+        /// A detectatron config document (JSON); the defaults otherwise.
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+        /// What the scripted labeler answers, LABEL=CONFIDENCE (repeatable), e.g. Person=93.
+        #[arg(long, value_parser = failberry_local::analyse::parse_said)]
+        say: Vec<(String, f32)>,
+        /// Print the whole result document.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[tokio::main]
@@ -89,6 +106,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let ok = story::run(&cli.moto_url, &paths, &mut std::io::stdout()).await?;
             anyhow::ensure!(ok, "some demo steps did not behave");
             Ok(())
+        }
+        Command::Analyse {
+            file,
+            camera,
+            config,
+            say,
+            json,
+        } => {
+            let clip =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let config = match config {
+                Some(p) => failberry_detectatron::Config::parse(
+                    &std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?,
+                )
+                .with_context(|| format!("checking {}", p.display()))?,
+                None => failberry_detectatron::Config::default(),
+            };
+            failberry_local::analyse::run(
+                &clip,
+                &config,
+                &camera,
+                say,
+                json,
+                &mut std::io::stdout(),
+            )
+            .await
         }
     }
 }

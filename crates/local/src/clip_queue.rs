@@ -1,0 +1,179 @@
+//! The S3 → SQS → Lambda path of the clips on the local stack: the bucket's ObjectCreated
+//! notifications under `incoming/` go to an SQS queue (moto delivers them for real), and this
+//! module polls the queue and invokes the detectatron handler the way Lambda's event source
+//! mapping does: a batch of up to ten messages as one `SqsEvent`, the messages the handler did
+//! not report as failures deleted, the failures left for redelivery.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use aws_lambda_events::event::sqs::SqsEvent;
+use aws_sdk_s3::types::{
+    Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
+    QueueConfiguration, S3KeyFilter,
+};
+use failberry_detectatron::handler::INCOMING;
+use failberry_detectatron::{ClipStore, ConfigSource, Detectatron, Labeler};
+
+/// A queue receiving a bucket's clip notifications.
+#[derive(Clone, Debug)]
+pub struct ClipQueue {
+    pub url: String,
+    pub arn: String,
+}
+
+/// Creates `queue` and points `bucket`'s ObjectCreated notifications under `incoming/` at it
+/// (the bucket must exist).
+pub async fn wire(
+    sdk: &aws_config::SdkConfig,
+    bucket: &str,
+    queue: &str,
+) -> anyhow::Result<ClipQueue> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let url = sqs
+        .create_queue()
+        .queue_name(queue)
+        .send()
+        .await
+        .context("creating the clip queue")?
+        .queue_url()
+        .unwrap_or_default()
+        .to_string();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .context("reading the clip queue's ARN")?;
+    let arn = attrs
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .cloned()
+        .context("the clip queue has no ARN")?;
+    let filter = NotificationConfigurationFilter::builder()
+        .key(
+            S3KeyFilter::builder()
+                .filter_rules(
+                    FilterRule::builder()
+                        .name(FilterRuleName::Prefix)
+                        .value(INCOMING)
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    let queue_config = QueueConfiguration::builder()
+        .queue_arn(&arn)
+        .events(Event::from("s3:ObjectCreated:*"))
+        .filter(filter)
+        .build()?;
+    crate::emulator::s3_client(sdk)
+        .put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(queue_config)
+                .build(),
+        )
+        .send()
+        .await
+        .context("configuring the bucket's notifications")?;
+    Ok(ClipQueue { url, arn })
+}
+
+/// What one poll did.
+#[derive(Debug, Default, PartialEq)]
+pub struct Polled {
+    pub received: usize,
+    pub failed: usize,
+}
+
+/// Messages as Lambda hands them to a function (its JSON, parsed as the runtime parses it).
+pub fn to_event(
+    messages: &[aws_sdk_sqs::types::Message],
+    queue: &ClipQueue,
+) -> anyhow::Result<SqsEvent> {
+    let records: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": m.md5_of_body(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue.arn,
+                "awsRegion": crate::emulator::REGION,
+            })
+        })
+        .collect();
+    Ok(serde_json::from_value(
+        serde_json::json!({ "Records": records }),
+    )?)
+}
+
+/// Receives one batch (waiting up to `wait`), invokes the handler, deletes what succeeded.
+pub async fn poll_once<S: ClipStore, L: Labeler, C: ConfigSource>(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &ClipQueue,
+    app: &Detectatron<S, L, C>,
+    wait: Duration,
+) -> anyhow::Result<Polled> {
+    let out = sqs
+        .receive_message()
+        .queue_url(&queue.url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(wait.as_secs() as i32)
+        .send()
+        .await
+        .context("receiving clip notifications")?;
+    let messages = out.messages();
+    if messages.is_empty() {
+        return Ok(Polled::default());
+    }
+    let response = app.handle_batch(to_event(messages, queue)?).await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    for m in messages {
+        if !failed.contains(&m.message_id().unwrap_or_default()) {
+            if let Some(handle) = m.receipt_handle() {
+                sqs.delete_message()
+                    .queue_url(&queue.url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await?;
+            }
+        }
+    }
+    Ok(Polled {
+        received: messages.len(),
+        failed: failed.len(),
+    })
+}
+
+/// Polls until `shutdown` resolves.
+pub async fn run<S: ClipStore, L: Labeler, C: ConfigSource>(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &ClipQueue,
+    app: &Detectatron<S, L, C>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            polled = poll_once(sqs, queue, app, Duration::from_secs(1)) => {
+                let polled = polled?;
+                if polled.received > 0 {
+                    tracing::info!(received = polled.received, failed = polled.failed, "clip batch handled");
+                }
+            }
+        }
+    }
+}
