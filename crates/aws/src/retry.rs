@@ -141,6 +141,54 @@ pub fn describe_attempts<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt:
 mod tests {
     use super::*;
 
+    fn service_error(
+        status: u16,
+        code: &str,
+    ) -> SdkError<aws_sdk_s3::error::ErrorMetadata, HttpResponse> {
+        let raw = HttpResponse::new(
+            status.try_into().unwrap(),
+            aws_sdk_s3::primitives::SdkBody::empty(),
+        );
+        let meta = aws_sdk_s3::error::ErrorMetadata::builder()
+            .code(code)
+            .build();
+        SdkError::service_error(meta, raw)
+    }
+
+    #[test]
+    fn the_policy_retries_common_and_service_codes_and_overload_only() {
+        let route53 = SdkRetry::new(&["PriorRequestNotComplete"]);
+        let cases = [
+            ("throttled", 400, "Throttling", true),
+            ("throttling exception", 400, "ThrottlingException", true),
+            (
+                "the service's own code",
+                400,
+                "PriorRequestNotComplete",
+                true,
+            ),
+            ("another service's code", 400, "RequestLimitExceeded", false),
+            ("server error", 500, "InternalError", true),
+            ("too many requests", 429, "SlowDown", true),
+            ("refused request", 400, "InvalidChangeBatch", false),
+            ("no such zone", 404, "NoSuchHostedZone", false),
+        ];
+        for (name, status, code, want) in cases {
+            assert_eq!(
+                route53.retryable(&service_error(status, code)),
+                want,
+                "{name}"
+            );
+        }
+        assert_eq!(
+            describe_attempts(&service_error(400, "Throttling"), 1),
+            "Throttling (after 1 attempt)"
+        );
+        assert!(
+            describe_attempts(&service_error(400, "Throttling"), 4).ends_with("(after 4 attempts)")
+        );
+    }
+
     #[test]
     fn ceilings_double_then_cap() {
         let b = Backoff::default();

@@ -245,43 +245,8 @@ pub async fn figures(
     }
     let (probes_t, publish_t) = (median(&mut probes_t), median(&mut publish_t));
 
-    // The release bootstrap through the local Runtime API, each way: wall time to its answer
-    // and peak RSS, free of the bench's own memory.
-    let event = include_str!("../../../events/ping-schedule.json").to_string();
-    let echo = serde_json::json!({"hello": "floor"}).to_string();
-    let mut floor_rss = vec![];
-    for _ in 0..cli.ping_runs {
-        floor_rss.push(cold_start(&cli.floor, &[], echo.clone()).await?.peak_rss_kb);
-    }
-    let floor_kb = median(&mut floor_rss);
-    let mut boot = Vec::new();
-    for key in [API_KEY, EMF_KEY] {
-        let mut env: Vec<(&str, String)> = function_env
-            .iter()
-            .filter(|(k, _)| !k.starts_with("CONFIG_"))
-            .cloned()
-            .collect();
-        env.push(("PING_CONFIG_BUCKET", bucket.to_string()));
-        env.push(("PING_CONFIG_KEY", key.to_string()));
-        let (mut t, mut rss, mut requests) = (vec![], vec![], vec![]);
-        for _ in 0..cli.ping_runs {
-            let c = cold_start(&cli.ping, &env, event.clone()).await?;
-            let summary: serde_json::Value = serde_json::from_slice(&c.body)?;
-            anyhow::ensure!(
-                summary["down"] == HANGING,
-                "the ping bootstrap judged {} down, want {}",
-                summary["down"],
-                HANGING
-            );
-            requests.push(summary["metrics"]["requests"].as_u64().unwrap_or(0));
-            t.push(c.elapsed);
-            rss.push(c.peak_rss_kb);
-        }
-        boot.push((median(&mut t), median(&mut rss), median(&mut requests)));
-    }
-    let [(boot_api_t, boot_api_kb, boot_req), (boot_emf_t, boot_emf_kb, _)] = boot[..] else {
-        unreachable!("two ways measured")
-    };
+    let (floor_kb, [(boot_api_t, boot_api_kb, boot_req), (boot_emf_t, boot_emf_kb, _)]) =
+        bootstraps(cli, bucket, function_env, [API_KEY, EMF_KEY]).await?;
 
     let over = |d: Duration| d.as_secs_f64() / timeout.as_secs_f64();
     let within = |d: Duration| format!("≤1.1x: {}", verdict(over(d) <= 1.1));
@@ -357,6 +322,50 @@ pub async fn figures(
         );
     }
     Ok(())
+}
+
+/// The release bootstrap through the local Runtime API, once per targets document in `keys`: its
+/// median wall time to the answer, peak RSS (free of the bench's own memory) and PutMetricData
+/// calls; and the echo floor's peak RSS beside it.
+async fn bootstraps(
+    cli: &Cli,
+    bucket: &str,
+    function_env: &[(&str, String)],
+    keys: [&str; 2],
+) -> anyhow::Result<(u64, [(Duration, u64, u64); 2])> {
+    let event = include_str!("../../../events/ping-schedule.json").to_string();
+    let echo = serde_json::json!({"hello": "floor"}).to_string();
+    let mut floor_rss = vec![];
+    for _ in 0..cli.ping_runs {
+        floor_rss.push(cold_start(&cli.floor, &[], echo.clone()).await?.peak_rss_kb);
+    }
+    let floor_kb = median(&mut floor_rss);
+    let mut boot = [(Duration::ZERO, 0, 0); 2];
+    for (key, way) in keys.into_iter().zip(&mut boot) {
+        let mut env: Vec<(&str, String)> = function_env
+            .iter()
+            .filter(|(k, _)| !k.starts_with("CONFIG_"))
+            .cloned()
+            .collect();
+        env.push(("PING_CONFIG_BUCKET", bucket.to_string()));
+        env.push(("PING_CONFIG_KEY", key.to_string()));
+        let (mut t, mut rss, mut requests) = (vec![], vec![], vec![]);
+        for _ in 0..cli.ping_runs {
+            let c = cold_start(&cli.ping, &env, event.clone()).await?;
+            let summary: serde_json::Value = serde_json::from_slice(&c.body)?;
+            anyhow::ensure!(
+                summary["down"] == HANGING,
+                "the ping bootstrap judged {} down, want {}",
+                summary["down"],
+                HANGING
+            );
+            requests.push(summary["metrics"]["requests"].as_u64().unwrap_or(0));
+            t.push(c.elapsed);
+            rss.push(c.peak_rss_kb);
+        }
+        *way = (median(&mut t), median(&mut rss), median(&mut requests));
+    }
+    Ok((floor_kb, boot))
 }
 
 /// Every in-process run must judge the hanging targets down, the others up, and lose nothing.

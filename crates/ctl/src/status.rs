@@ -66,12 +66,24 @@ fn model_link(link: &ObservedLink) -> LinkStatus {
         status.health = Some(HealthStatus::Unhealthy);
         return status;
     };
+    // Omitted, the setting is `LastKnownStatus`, as in the API (the emulator drops it); a value
+    // that is not one of AWS's is a problem, not a guess.
+    let insufficient_data_health_status = match link
+        .insufficient_data_health_status
+        .as_deref()
+        .map(str::parse::<InsufficientDataHealthStatus>)
+        .transpose()
+    {
+        Ok(setting) => {
+            setting.unwrap_or(HealthCheckSettings::default().insufficient_data_health_status)
+        }
+        Err(e) => {
+            status.problem = Some(format!("its health check's setting: {e}"));
+            return status;
+        }
+    };
     let settings = HealthCheckSettings {
-        insufficient_data_health_status: link
-            .insufficient_data_health_status
-            .as_deref()
-            .and_then(|s| s.parse::<InsufficientDataHealthStatus>().ok())
-            .unwrap_or(InsufficientDataHealthStatus::LastKnownStatus),
+        insufficient_data_health_status,
         ..HealthCheckSettings::default()
     };
     let mut check = match CloudWatchMetricHealthCheck::new(&alarm.definition, settings) {
