@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use failberry_local::{apigw, seed, Stack};
-use failberry_proto::{Clock, Signer, SystemClock};
+use failberry_proto::{paths, Clock, Signer, SystemClock};
 
 use crate::cold_start::{cold_start, ColdStart};
 use crate::table::{kb_ratio, mb, median, ms, percentile, ratio, verdict, Table};
@@ -34,14 +34,14 @@ fn signed_update_event(ipv4: &str, nonce: &str) -> serde_json::Value {
     .to_string();
     let signer = Signer::new(seed::HOSTNAME, seed::SECRET);
     let mut headers: Vec<(String, String)> = signer
-        .headers("POST", "/v1/update", body.as_bytes())
+        .headers("POST", paths::UPDATE, body.as_bytes())
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
     headers.push(("content-type".into(), "application/json".into()));
     let req = apigw::HttpRequest {
         method: "POST",
-        path: "/v1/update",
+        path: paths::UPDATE,
         query: None,
         headers,
         body: body.as_bytes(),
@@ -53,7 +53,7 @@ fn signed_update_event(ipv4: &str, nonce: &str) -> serde_json::Value {
 fn myip_event() -> serde_json::Value {
     let req = apigw::HttpRequest {
         method: "GET",
-        path: "/v1/myip",
+        path: paths::MYIP,
         query: None,
         headers: vec![("host".into(), "bench".into())],
         body: b"",

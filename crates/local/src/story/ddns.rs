@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use failberry_proto::{Clock, Signer};
+use failberry_proto::{paths, Clock, ErrorCode, Signer};
 use lambda_http::{Body, Request};
 
 use super::pi::Pi;
@@ -46,7 +46,7 @@ impl Wire {
     }
 
     fn record(&self, req: &Request) {
-        if req.uri().path() != "/v1/update" {
+        if req.uri().path() != paths::UPDATE {
             return;
         }
         let headers = req
@@ -172,12 +172,12 @@ async fn forged_update_is_refused(story: &mut Story<'_>, stack: &Stack) -> anyho
     .to_string();
     let forger = Signer::new(seed::HOSTNAME, "a-guessed-secret-of-some-length");
     let headers = forger
-        .headers("POST", "/v1/update", body.as_bytes())
+        .headers("POST", paths::UPDATE, body.as_bytes())
         .into_iter()
         .map(|(k, v)| (k.to_string(), v));
     let (status, text) = post_update(stack, headers, body.into_bytes()).await?;
     story.check(
-        status == 401 && text.contains("bad_signature"),
+        status == 401 && text.contains(ErrorCode::BadSignature.as_str()),
         &format!("the API refused it: {status} {text}"),
     );
     let now = a_record(stack).await;
@@ -205,7 +205,7 @@ async fn replayed_update_is_refused(
                 .filter(|(k, _)| k.starts_with("x-failberry") || k == "content-type");
             let (status, text) = post_update(stack, headers, captured.body).await?;
             story.check(
-                status == 409 && text.contains("replayed_request"),
+                status == 409 && text.contains(ErrorCode::ReplayedRequest.as_str()),
                 &format!("the API refused it: {status} {text}"),
             );
         }
