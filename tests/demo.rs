@@ -1,7 +1,7 @@
 //! `make demo` is part of the promise: its story must keep behaving. This runs the same story
 //! with the real client binary (built by `make test` before the tests run).
 
-use failberry_local::demo::{self, DemoPaths};
+use failberry_local::story::{self, DemoPaths};
 use failberry_tests::moto_url;
 
 #[tokio::test]
@@ -22,7 +22,7 @@ async fn the_demo_story_behaves() {
         workdir: workdir.path().to_path_buf(),
     };
     let mut out = Vec::new();
-    let ok = demo::run(&moto_url(), &paths, &mut out)
+    let ok = story::run(&moto_url(), &paths, &mut out)
         .await
         .expect("the demo runs");
     let text = String::from_utf8(out).unwrap();

@@ -6,21 +6,26 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use failberry_ctl::observe::{observe, Clients};
 use failberry_ctl::status::{decide, render};
-use failberry_failover::FailoverAnswer;
-use failberry_local::failover::{self, LinkSeed};
+use failberry_failover::{link, FailoverAnswer};
+use failberry_local::seed::links::{seed_pair, LinkSeed};
 use failberry_local::seed::{self, HostSeed};
 use failberry_tests::Stack;
 
 const NAME: &str = "vpn.home.example.com";
 
 async fn availability(stack: &Stack, target: &str, minutes: &[(i64, f64)]) {
-    let cloudwatch = aws_sdk_cloudwatch::Client::new(&stack.sdk);
+    let cloudwatch = stack.cloudwatch();
     let data: Vec<MetricDatum> = minutes
         .iter()
         .map(|(at, v)| {
             MetricDatum::builder()
-                .metric_name("Availability")
-                .dimensions(Dimension::builder().name("Target").value(target).build())
+                .metric_name(link::AVAILABILITY_METRIC)
+                .dimensions(
+                    Dimension::builder()
+                        .name(link::DIMENSION)
+                        .value(target)
+                        .build(),
+                )
                 .timestamp(DateTime::from_secs(*at))
                 .value(*v)
                 .unit(StandardUnit::None)
@@ -29,7 +34,7 @@ async fn availability(stack: &Stack, target: &str, minutes: &[(i64, f64)]) {
         .collect();
     cloudwatch
         .put_metric_data()
-        .namespace("Failberry/Ping")
+        .namespace(link::NAMESPACE)
         .set_metric_data(Some(data))
         .send()
         .await
@@ -51,7 +56,7 @@ async fn status_follows_the_datapoints() {
         name: wireless,
         alias_of: seed::HOSTNAME.into(),
     };
-    failover::seed(
+    seed_pair(
         &stack.sdk,
         &stack.zone_id,
         NAME,
@@ -63,10 +68,10 @@ async fn status_follows_the_datapoints() {
     .unwrap();
     let clients = Clients {
         route53: stack.route53(),
-        cloudwatch: aws_sdk_cloudwatch::Client::new(&stack.sdk),
+        cloudwatch: stack.cloudwatch(),
     };
 
-    let now = (failberry_ddns::Clock::unix_secs(&failberry_ddns::SystemClock) / 60) * 60 - 600;
+    let now = (failberry_proto::Clock::unix_secs(&failberry_proto::SystemClock) / 60) * 60 - 600;
     let minutes = |range: std::ops::Range<i64>, v: f64| {
         range.map(|m| (now - 60 * m + 5, v)).collect::<Vec<_>>()
     };

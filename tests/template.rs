@@ -147,7 +147,8 @@ fn iam_is_least_privilege() {
                     "{name}: wildcard resource"
                 );
                 assert_eq!(
-                    s["Condition"]["StringEquals"]["cloudwatch:namespace"], "Failberry/Ping",
+                    s["Condition"]["StringEquals"]["cloudwatch:namespace"],
+                    failberry_failover::link::NAMESPACE,
                     "{name}"
                 );
             }
@@ -207,10 +208,31 @@ fn ddns_routes_match_the_handler() {
     assert_eq!(routes, want);
 }
 
+/// Lambda's own log controls make the functions' logs JSON: their tracing initialisation
+/// (`lambda_runtime::tracing`) follows `AWS_LAMBDA_LOG_FORMAT` and `AWS_LAMBDA_LOG_LEVEL`, which
+/// Lambda sets from `LoggingConfig`.
+#[test]
+fn every_function_logs_json_through_logging_config() {
+    let t = template();
+    for (name, f) in functions(&t) {
+        let logging = effective(&t, f, "LoggingConfig");
+        assert_eq!(
+            logging["LogFormat"], "JSON",
+            "{name}: LoggingConfig.LogFormat"
+        );
+        let level = logging["ApplicationLogLevel"].as_str();
+        assert!(
+            level
+                .is_some_and(|l| ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"].contains(&l)),
+            "{name}: ApplicationLogLevel {level:?}"
+        );
+    }
+}
+
 /// The link alarms are the ones the failover model reasons about, and Route 53 accepts them.
 #[test]
 fn link_alarms_are_the_modelled_ones_and_route53_accepts_them() {
-    use failberry_failover::{link_alarm_definition, route53_accepts, AlarmDefinition};
+    use failberry_failover::{link, link_alarm_definition, route53_accepts, AlarmDefinition};
     let t = template();
     let want = link_alarm_definition();
     for name in ["WiredLinkAlarm", "WirelessLinkAlarm"] {
@@ -232,8 +254,17 @@ fn link_alarms_are_the_modelled_ones_and_route53_accepts_them() {
         };
         assert_eq!(got, want, "{name} differs from the model's link alarm");
         route53_accepts(&got).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(p["Namespace"], "Failberry/Ping");
-        assert_eq!(p["MetricName"], "Availability");
+        assert_eq!(p["Namespace"], link::NAMESPACE);
+        assert_eq!(p["MetricName"], link::AVAILABILITY_METRIC);
+        assert_eq!(p["Dimensions"][0]["Name"], link::DIMENSION, "{name}");
+        let alarm_name = match &p["AlarmName"] {
+            Value::Tagged(t) if t.tag == "Sub" => t.value.as_str().unwrap_or_default(),
+            other => other.as_str().unwrap_or_default(),
+        };
+        assert!(
+            alarm_name.starts_with(link::ALARM_NAME_PREFIX),
+            "{name}: {alarm_name:?} is not named by the link contract's rule"
+        );
     }
     for name in ["FailoverPrimary", "FailoverSecondary"] {
         let p = &t["Resources"][name]["Properties"];

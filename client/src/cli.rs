@@ -1,11 +1,10 @@
-//! The command line: flags, environment variables and subcommands, parsed by clap. It only
-//! shapes input; checking values and merging them with the config file is `config`'s job.
+//! The command line: flags, environment variables and subcommands, parsed by clap, and the
+//! `Overrides` they give. It only shapes input and imports nothing from the layers above it;
+//! checking values and merging them with the config file is `config`'s job.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-
-use crate::config::Overrides;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/failberry/config.toml";
 
@@ -222,6 +221,17 @@ pub struct HealthSettings {
     /// default /var/lib/failberry/ddns-state.json]
     #[arg(long, env = "FAILBERRY_STATE_FILE", value_name = "PATH")]
     pub state_file: Option<PathBuf>,
+}
+
+/// Values from flags or environment variables, as clap parsed them; each one set wins over the
+/// file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub api_url: Option<String>,
+    pub ddns: DdnsSettings,
+    /// `ddns watch --interval`.
+    pub interval_secs: Option<u64>,
+    pub health: HealthSettings,
 }
 
 impl Cli {

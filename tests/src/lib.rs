@@ -1,15 +1,12 @@
-//! The integration-test harness: a local stack (the ddns function behind the API Gateway stand-in)
-//! on a free port, over the moto server that `make test` starts. Tests run in parallel, so each
-//! stack gets its own bucket and hosted zone instead of resetting the shared emulator.
+//! The integration-test harness: the local stack (`failberry_local::Stack::start`, the ddns function
+//! behind the API Gateway stand-in on a free port) over the moto server that `make test` starts,
+//! plus the checks tests make of it. Tests run in parallel, so each stack gets its own bucket and
+//! hosted zone instead of resetting the shared emulator.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::ops::Deref;
 
-use aws_sdk_route53::types::RrType;
-use failberry_ddns::SystemClock;
 use failberry_local::seed::{self, HostSeed};
-use failberry_local::{emulator, server};
-use tokio::sync::oneshot;
+use failberry_local::StackOptions;
 
 /// The emulator's URL, set by `make test`.
 pub fn moto_url() -> String {
@@ -18,64 +15,42 @@ pub fn moto_url() -> String {
     })
 }
 
+/// A started `failberry_local::Stack` (its fields and clients through `Deref`) and an HTTP client.
 pub struct Stack {
-    /// Base URL of the API, e.g. `http://127.0.0.1:40123`.
-    pub api: String,
-    pub sdk: aws_config::SdkConfig,
-    pub bucket: String,
-    pub zone_id: String,
-    pub clock: Arc<SystemClock>,
+    stack: failberry_local::Stack,
     pub http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Deref for Stack {
+    type Target = failberry_local::Stack;
+
+    fn deref(&self) -> &Self::Target {
+        &self.stack
+    }
 }
 
 impl Stack {
     pub async fn start(hosts: &[HostSeed]) -> Stack {
-        let sdk = emulator::sdk_config(&moto_url()).await;
-        let bucket = format!("failberry-test-{:016x}", fastrand::u64(..));
-        let seeded = seed::seed(&sdk, &bucket, hosts)
+        let options = StackOptions {
+            bucket: format!("failberry-test-{:016x}", fastrand::u64(..)),
+            hosts: hosts.to_vec(),
+            ..StackOptions::default()
+        };
+        let stack = failberry_local::Stack::start(&moto_url(), options)
             .await
-            .expect("seeding the emulator");
-        let clock = Arc::new(SystemClock);
-        let app = Arc::new(emulator::ddns(&sdk, &bucket, Duration::ZERO, clock.clone()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("binding a free port");
-        let api = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel();
-        tokio::spawn(server::serve(listener, server::ddns_function(app), async {
-            let _ = stopped.await;
-        }));
+            .expect("starting the local stack");
         Stack {
-            api,
-            sdk,
-            bucket,
-            zone_id: seeded.zone_id,
-            clock,
+            stack,
             http: reqwest::Client::new(),
-            stop: Some(stop),
         }
-    }
-
-    pub fn route53(&self) -> aws_sdk_route53::Client {
-        emulator::route53_client(&self.sdk)
     }
 
     /// The values of `name`'s record of `rtype`, as Route53 holds them (empty when absent).
     pub async fn record(&self, name: &str, rtype: &str) -> Vec<String> {
-        let out = self
-            .route53()
-            .list_resource_record_sets()
-            .hosted_zone_id(&self.zone_id)
-            .send()
+        self.stack
+            .records(name, rtype)
             .await
-            .expect("listing records");
-        let rtype = RrType::from(rtype);
-        out.resource_record_sets()
-            .iter()
-            .filter(|s| s.name().trim_end_matches('.') == name && *s.r#type() == rtype)
-            .flat_map(|s| s.resource_records().iter().map(|r| r.value().to_string()))
-            .collect()
+            .expect("listing records")
     }
 
     /// Every record set in the zone, as `name type values` lines: for "nothing changed" checks.
@@ -104,7 +79,7 @@ impl Stack {
 
     /// Replaces the config document.
     pub async fn put_config(&self, doc: &serde_json::Value) {
-        emulator::s3_client(&self.sdk)
+        self.s3()
             .put_object()
             .bucket(&self.bucket)
             .key(seed::CONFIG_KEY)
@@ -129,14 +104,6 @@ impl Stack {
             .id()
             .trim_start_matches("/hostedzone/")
             .to_string()
-    }
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }
 

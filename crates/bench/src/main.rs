@@ -20,15 +20,14 @@ mod ping;
 mod runtime_api;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
-use failberry_ddns::{Clock, SystemClock};
-use failberry_local::seed::{self, HostSeed};
-use failberry_local::{apigw, emulator};
+use failberry_local::seed;
+use failberry_local::{apigw, emulator, Stack, StackOptions};
 use failberry_proto::Signer;
+use failberry_proto::{Clock, SystemClock};
 use runtime_api::RuntimeApi;
 
 #[derive(Parser)]
@@ -248,9 +247,16 @@ async fn main() -> anyhow::Result<()> {
             bin.display()
         );
     }
-    let sdk = emulator::sdk_config(&cli.moto_url).await;
-    let bucket = format!("failberry-bench-{:08x}", fastrand::u32(..));
-    let seeded = seed::seed(&sdk, &bucket, &[HostSeed::default()]).await?;
+    let stack = Stack::start(
+        &cli.moto_url,
+        StackOptions {
+            bucket: format!("failberry-bench-{:08x}", fastrand::u32(..)),
+            config_max_age: Duration::from_secs(10),
+            ..StackOptions::default()
+        },
+    )
+    .await?;
+    let (sdk, bucket) = (&stack.sdk, stack.bucket.clone());
     let function_env = vec![
         ("AWS_ENDPOINT_URL", cli.moto_url.clone()),
         ("AWS_ACCESS_KEY_ID", "testing".to_string()),
@@ -273,10 +279,10 @@ async fn main() -> anyhow::Result<()> {
     );
 
     if cli.measures(Part::Ddns) {
-        ddns_figures(&cli, &sdk, &bucket, &seeded, &function_env).await?;
+        ddns_figures(&cli, &stack, &function_env).await?;
     }
     if cli.measures(Part::Ping) {
-        ping_figures(&cli, &sdk, &bucket, &function_env).await?;
+        ping_figures(&cli, sdk, &bucket, &function_env).await?;
     }
     if cli.measures(Part::Health) {
         health_figures(&cli, nofile).await?;
@@ -288,9 +294,7 @@ async fn main() -> anyhow::Result<()> {
 /// through the handler beside a bare Route53 read.
 async fn ddns_figures(
     cli: &Cli,
-    sdk: &aws_config::SdkConfig,
-    bucket: &str,
-    seeded: &seed::Seeded,
+    stack: &Stack,
     function_env: &[(&str, String)],
 ) -> anyhow::Result<()> {
     // Interleave the two binaries so machine noise hits both alike.
@@ -371,13 +375,8 @@ async fn ddns_figures(
     );
 
     // Warm latency through the handler, in process, against moto.
-    let app = Arc::new(emulator::ddns(
-        sdk,
-        bucket,
-        Duration::from_secs(10),
-        SystemClock,
-    ));
-    let route53 = emulator::route53_client(sdk);
+    let app = &stack.ddns;
+    let route53 = stack.route53();
     let (mut handler_t, mut moto_t) = (Vec::new(), Vec::new());
     for i in 0..cli.requests {
         let ip = format!("81.2.{}.{}", 100 + i / 200, 1 + i % 200);
@@ -394,7 +393,7 @@ async fn ddns_figures(
         let t = Instant::now();
         route53
             .list_resource_record_sets()
-            .hosted_zone_id(&seeded.zone_id)
+            .hosted_zone_id(&stack.zone_id)
             .max_items(2)
             .send()
             .await?;

@@ -1,18 +1,16 @@
 //! Reads what AWS (or the emulator) holds about a failover record pair. Only reading: nothing here
-//! decides anything.
+//! decides anything, and nothing is filled in: an alarm setting AWS did not return is an error,
+//! not a guess. The names (alarm name rule, namespace, dimension) are the link contract's,
+//! `failberry_failover::link`.
 
 use anyhow::Context;
 use aws_sdk_cloudwatch::types::{Dimension, StandardUnit, Statistic as CwStatistic};
 use aws_sdk_route53::types::ResourceRecordSetFailover as Failover;
-use failberry_failover::{AlarmDefinition, Comparison, Statistic, TreatMissingData};
+use failberry_failover::link::{self, DIMENSION};
+use failberry_failover::{
+    AlarmDefinition, Comparison, FailoverAnswer, Statistic, TreatMissingData,
+};
 use serde::Serialize;
-
-/// Where a health check's alarm is named when Route53 does not say (the emulator drops
-/// `AlarmIdentifier`): `failberry-link-<set identifier>`, the name the template and the local
-/// stack give it.
-pub fn conventional_alarm_name(set_identifier: &str) -> String {
-    format!("failberry-link-{set_identifier}")
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ObservedAlarm {
@@ -27,7 +25,7 @@ pub struct ObservedAlarm {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ObservedLink {
-    pub role: String,
+    pub role: FailoverAnswer,
     pub set_identifier: String,
     /// What the record answers: its alias target or its values.
     pub answers: String,
@@ -78,8 +76,8 @@ pub async fn observe(
         .filter(|s| s.name().eq_ignore_ascii_case(&fqdn) && s.failover().is_some())
     {
         let role = match set.failover() {
-            Some(Failover::Primary) => "PRIMARY",
-            _ => "SECONDARY",
+            Some(Failover::Primary) => FailoverAnswer::Primary,
+            _ => FailoverAnswer::Secondary,
         };
         let set_identifier = set.set_identifier().unwrap_or_default().to_string();
         let answers = match set.alias_target() {
@@ -92,7 +90,7 @@ pub async fn observe(
                 .join(","),
         };
         let mut link = ObservedLink {
-            role: role.into(),
+            role,
             set_identifier: set_identifier.clone(),
             answers,
             health_check_id: set.health_check_id().map(str::to_string),
@@ -101,7 +99,9 @@ pub async fn observe(
             alarm: None,
             datapoints: Vec::new(),
         };
-        let mut alarm_name = conventional_alarm_name(&set_identifier);
+        // Where a health check's alarm is named when Route53 does not say (the emulator drops
+        // `AlarmIdentifier`): the link contract's name for it.
+        let mut alarm_name = link::alarm_name(&set_identifier);
         if let Some(id) = set.health_check_id() {
             let check = clients
                 .route53
@@ -144,7 +144,7 @@ pub async fn observe(
         }
         links.push(link);
     }
-    links.sort_by(|a, b| a.role.cmp(&b.role));
+    links.sort_by_key(|l| l.role != FailoverAnswer::Primary);
     let period_secs = links
         .iter()
         .filter_map(|l| l.alarm.as_ref())
@@ -170,15 +170,19 @@ async fn read_alarm(clients: &Clients, name: &str) -> anyhow::Result<Option<Obse
     let Some(a) = out.metric_alarms().first() else {
         return Ok(None);
     };
+    let lacks = |setting: &str| format!("alarm {name} as read has no {setting}");
     let comparison = a
         .comparison_operator()
         .map(|c| c.as_str())
-        .unwrap_or("LessThanThreshold");
+        .with_context(|| lacks("ComparisonOperator"))?;
     let definition = AlarmDefinition {
-        period_secs: a.period().unwrap_or(60).max(0) as u32,
-        evaluation_periods: a.evaluation_periods().unwrap_or(1).max(0) as u32,
+        period_secs: a.period().with_context(|| lacks("Period"))?.max(0) as u32,
+        evaluation_periods: a
+            .evaluation_periods()
+            .with_context(|| lacks("EvaluationPeriods"))?
+            .max(0) as u32,
         datapoints_to_alarm: a.datapoints_to_alarm().map(|d| d.max(0) as u32),
-        threshold: a.threshold().unwrap_or(0.0),
+        threshold: a.threshold().with_context(|| lacks("Threshold"))?,
         comparison: comparison
             .parse::<Comparison>()
             .map_err(|e| anyhow::anyhow!("alarm {name}: {e}"))?,
@@ -204,7 +208,7 @@ async fn read_alarm(clients: &Clients, name: &str) -> anyhow::Result<Option<Obse
         target: a
             .dimensions()
             .iter()
-            .find(|d| d.name() == Some("Target"))
+            .find(|d| d.name() == Some(DIMENSION))
             .and_then(|d| d.value())
             .map(str::to_string),
         reported_state: a
@@ -223,7 +227,11 @@ async fn read_datapoints(
     let period = i64::from(alarm.definition.period_secs.max(60));
     let end = (now.div_euclid(period) + 1) * period;
     let start = end - period * i64::from(periods);
-    let statistic = alarm.definition.statistic.unwrap_or(Statistic::Average);
+    // An alarm on an extended statistic (a percentile) has no simple statistic to read; the
+    // model refuses it anyway (Route 53 accepts simple statistics only), so no datapoints.
+    let Some(statistic) = alarm.definition.statistic else {
+        return Ok(Vec::new());
+    };
     let mut req = clients
         .cloudwatch
         .get_metric_statistics()
@@ -235,7 +243,7 @@ async fn read_datapoints(
         .statistics(CwStatistic::from(statistic.to_string().as_str()))
         .unit(StandardUnit::None);
     if let Some(target) = &alarm.target {
-        req = req.dimensions(Dimension::builder().name("Target").value(target).build());
+        req = req.dimensions(Dimension::builder().name(DIMENSION).value(target).build());
     }
     let out = req
         .send()

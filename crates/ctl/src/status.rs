@@ -12,7 +12,7 @@ use crate::observe::{Observed, ObservedLink};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LinkStatus {
-    pub role: String,
+    pub role: FailoverAnswer,
     pub set_identifier: String,
     pub answers: String,
     pub health_check_id: Option<String>,
@@ -45,7 +45,7 @@ pub struct Status {
 /// Steps one link's health check through its datapoints, oldest first.
 fn model_link(link: &ObservedLink) -> LinkStatus {
     let mut status = LinkStatus {
-        role: link.role.clone(),
+        role: link.role,
         set_identifier: link.set_identifier.clone(),
         answers: link.answers.clone(),
         health_check_id: link.health_check_id.clone(),
@@ -90,8 +90,8 @@ fn model_link(link: &ObservedLink) -> LinkStatus {
 /// The decision for `observed`.
 pub fn decide(observed: &Observed, decided_by: &'static str) -> Status {
     let links: Vec<LinkStatus> = observed.links.iter().map(model_link).collect();
-    let primary = links.iter().find(|l| l.role == "PRIMARY");
-    let secondary = links.iter().find(|l| l.role == "SECONDARY");
+    let primary = links.iter().find(|l| l.role == FailoverAnswer::Primary);
+    let secondary = links.iter().find(|l| l.role == FailoverAnswer::Secondary);
     let (answer, answers_with, reason) = match (primary, secondary) {
         (Some(p), Some(s)) => {
             let decision = failover_answer(p.health, s.health);
@@ -148,7 +148,9 @@ pub fn render(status: &Status) -> String {
         );
         out.push_str(&format!(
             "  {:<9} {:<10} answers {}\n",
-            l.role, l.set_identifier, l.answers
+            l.role.as_str(),
+            l.set_identifier,
+            l.answers
         ));
         out.push_str(&format!(
             "            health check {}  alarm {}  target {}\n",
@@ -181,22 +183,23 @@ pub fn render(status: &Status) -> String {
 mod tests {
     use super::*;
     use crate::observe::ObservedAlarm;
-    use failberry_failover::link_alarm_definition;
+    use failberry_failover::{link, link_alarm_definition};
 
-    fn link(role: &str, datapoints: Vec<Option<f64>>) -> ObservedLink {
+    fn link(role: FailoverAnswer, datapoints: Vec<Option<f64>>) -> ObservedLink {
+        let set_identifier = role.as_str().to_lowercase();
         ObservedLink {
-            role: role.into(),
-            set_identifier: role.to_lowercase(),
-            answers: format!("{}.home.example.com", role.to_lowercase()),
+            role,
+            set_identifier: set_identifier.clone(),
+            answers: format!("{set_identifier}.home.example.com"),
             health_check_id: Some(format!("hc-{role}")),
             insufficient_data_health_status: Some("LastKnownStatus".into()),
             reported_health: None,
             alarm: Some(ObservedAlarm {
-                name: format!("failberry-link-{role}"),
+                name: link::alarm_name(&set_identifier),
                 definition: link_alarm_definition(),
-                namespace: "Failberry/Ping".into(),
-                metric: "Availability".into(),
-                target: Some(role.into()),
+                namespace: link::NAMESPACE.into(),
+                metric: link::AVAILABILITY_METRIC.into(),
+                target: Some(set_identifier),
                 reported_state: "OK".into(),
             }),
             datapoints,
@@ -208,7 +211,10 @@ mod tests {
             name: "vpn.home.example.com".into(),
             now: 0,
             period_secs: 60,
-            links: vec![link("PRIMARY", primary), link("SECONDARY", secondary)],
+            links: vec![
+                link(FailoverAnswer::Primary, primary),
+                link(FailoverAnswer::Secondary, secondary),
+            ],
         }
     }
 

@@ -9,7 +9,8 @@
 //! - `alarm`, `evaluation`: an alarm's settings and the state its datapoints give it;
 //! - `health`: what Route 53 accepts, and a health check's status from the alarm's data;
 //! - `routing`: the failover pair's answer;
-//! - `link`: the alarm and health check failberry puts on each link, and why;
+//! - `link`: the link contract: the metric's names, the alarm and health check failberry puts on
+//!   each link, and why;
 //! - `timeline`: both links stepped minute by minute (the flapping and outage tests).
 
 #[macro_use]

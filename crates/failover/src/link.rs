@@ -1,9 +1,12 @@
-//! The alarm and health check failberry puts on each link's `Availability` metric, and why; the
-//! template that creates the alarms and the ping function that feeds them are to match these.
+//! The link contract, in one home: the metric the ping function publishes for each link, the
+//! alarm and health check failberry puts on it, their names, and why. The ping function, the
+//! local stack and `failberry-ctl` read the names from here; the SAM template is checked against
+//! them by `tests/template.rs`.
 //!
-//! The metric: namespace `Failberry/Ping`, dimension `Target=<link>`, one `Availability` sample
-//! per probe (1 when the link answered, 0 when not); the ping function runs every minute and
-//! probes each link [`PROBES_PER_RUN`] times per run.
+//! The metric: namespace [`NAMESPACE`], dimension [`DIMENSION`]`=<link>`, one
+//! [`AVAILABILITY_METRIC`] sample per probe (1 when the link answered, 0 when not); the ping
+//! function runs every minute and probes each link [`PROBES_PER_RUN`] times per run. Its targets
+//! come from the document [`PING_CONFIG_KEY`]; each link's alarm is named by [`alarm_name`].
 //!
 //! Route 53 refuses "M out of N" alarms, metric math and high-resolution metrics, so flapping
 //! can only be damped in the metric and by the number of periods. The choice:
@@ -37,6 +40,27 @@ use crate::metric::Statistic;
 
 /// How many times the ping function probes each link per run.
 pub const PROBES_PER_RUN: usize = 3;
+
+/// The CloudWatch namespace of the ping function's metrics.
+pub const NAMESPACE: &str = "Failberry/Ping";
+
+/// The dimension naming the link (the ping target's name) on every metric.
+pub const DIMENSION: &str = "Target";
+
+/// The metric the link alarm watches: 1 per probe that got through, 0 per one that did not.
+pub const AVAILABILITY_METRIC: &str = "Availability";
+
+/// The ping function's targets document in its bucket, unless `PING_CONFIG_KEY` names another.
+pub const PING_CONFIG_KEY: &str = "ping.json";
+
+/// What every link alarm's name starts with.
+pub const ALARM_NAME_PREFIX: &str = "failberry-link-";
+
+/// The alarm of the link whose failover record has `set_identifier` (also its ping target's
+/// name): `failberry-link-<set identifier>`, as the template and the local stack name it.
+pub fn alarm_name(set_identifier: &str) -> String {
+    format!("{ALARM_NAME_PREFIX}{set_identifier}")
+}
 
 const MINUTE: NonZeroU32 = match NonZeroU32::new(60) {
     Some(minute) => minute,
@@ -84,6 +108,12 @@ mod tests {
             link_alarm().to_string(),
             "Average < 0.5 for 3 of 3 datapoints of 60 s, missing data treated as breaching"
         );
+    }
+
+    #[test]
+    fn a_link_alarm_is_named_for_its_set_identifier() {
+        assert_eq!(alarm_name("wired"), "failberry-link-wired");
+        assert_eq!(alarm_name("wireless-4g"), "failberry-link-wireless-4g");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Points the AWS SDK at the emulator (moto server) with dummy credentials and a fixed region.
+//! Points the AWS SDK at the emulator (moto server) with dummy credentials and a fixed region,
+//! builds the clients the stack uses, and clears the emulator. Knows nothing of what is seeded.
 
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::config::{Credentials, Region};
@@ -33,21 +34,8 @@ pub fn route53_client(sdk: &aws_config::SdkConfig) -> aws_sdk_route53::Client {
     aws_sdk_route53::Client::new(sdk)
 }
 
-/// The ddns function wired to the emulator: its config document at `seed::CONFIG_KEY` in
-/// `bucket`, replay marks beside it.
-pub fn ddns<K: failberry_ddns::Clock>(
-    sdk: &aws_config::SdkConfig,
-    bucket: &str,
-    config_max_age: std::time::Duration,
-    clock: K,
-) -> failberry_ddns::AwsDdns<K> {
-    let settings = failberry_ddns::Settings {
-        config_bucket: bucket.into(),
-        config_key: crate::seed::CONFIG_KEY.into(),
-        config_max_age,
-        replay_prefix: "replay/".into(),
-    };
-    failberry_ddns::AwsDdns::from_clients(route53_client(sdk), s3_client(sdk), settings, clock)
+pub fn cloudwatch_client(sdk: &aws_config::SdkConfig) -> aws_sdk_cloudwatch::Client {
+    aws_sdk_cloudwatch::Client::new(sdk)
 }
 
 /// Clears the emulator (moto's `POST /moto-api/reset`).

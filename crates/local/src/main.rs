@@ -1,11 +1,12 @@
+//! `failberry-local`: `serve` (the local stack until Ctrl-C) and `demo` (the stories), both on
+//! `Stack::start`.
+
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use failberry_ddns::SystemClock;
-use failberry_local::{emulator, seed, server};
+use failberry_local::{emulator, seed, story, Stack, StackOptions};
 
 /// Runs failberry's functions locally against the AWS emulator (moto), reached as through API Gateway.
 #[derive(Parser)]
@@ -84,9 +85,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 client.display()
             );
             let _ = std::fs::remove_dir_all(&workdir);
-            let paths = failberry_local::demo::DemoPaths { client, workdir };
-            let ok =
-                failberry_local::demo::run(&cli.moto_url, &paths, &mut std::io::stdout()).await?;
+            let paths = story::DemoPaths { client, workdir };
+            let ok = story::run(&cli.moto_url, &paths, &mut std::io::stdout()).await?;
             anyhow::ensure!(ok, "some demo steps did not behave");
             Ok(())
         }
@@ -99,28 +99,27 @@ async fn serve(
     port: u16,
     bucket: &str,
 ) -> anyhow::Result<()> {
-    let sdk = emulator::sdk_config(moto_url).await;
     emulator::reset(moto_url).await.with_context(|| {
         format!("reaching the emulator at {moto_url} (is moto running? `make serve` starts it)")
     })?;
-    let seeded = seed::seed(&sdk, bucket, &[seed::HostSeed::default()]).await?;
-    let app = Arc::new(emulator::ddns(
-        &sdk,
-        bucket,
-        Duration::from_secs(2),
-        SystemClock,
-    ));
-    let listener = tokio::net::TcpListener::bind((host, port))
-        .await
-        .with_context(|| format!("binding {host}:{port}"))?;
-    let addr = listener.local_addr()?;
+    let stack = Stack::start(
+        moto_url,
+        StackOptions {
+            listen: (host, port).into(),
+            bucket: bucket.into(),
+            config_max_age: Duration::from_secs(2),
+            ..StackOptions::default()
+        },
+    )
+    .await?;
+    let addr = stack.addr;
     println!("failberry local stack");
     println!("  API (as API Gateway):  http://{addr}");
     println!("  emulator (moto):       {moto_url}");
     println!(
         "  hosted zone:           {}. (id {})",
         seed::ZONE,
-        seeded.zone_id
+        stack.zone_id
     );
     println!("  host:                  {}", seed::HOSTNAME);
     println!("  signing secret:        {}", seed::SECRET);
@@ -132,9 +131,7 @@ async fn serve(
         seed::HOSTNAME
     );
     println!("Ctrl-C to stop.");
-    server::serve(listener, server::ddns_function(app), async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await;
+    let _ = tokio::signal::ctrl_c().await;
+    stack.stop().await;
     Ok(())
 }

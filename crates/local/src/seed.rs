@@ -1,5 +1,8 @@
 //! The demo world: a config bucket, the hosted zone `home.example.com.` and a ddns config document
-//! with one host whose credentials are printed for the user to try.
+//! with one host whose credentials are printed for the user to try. The failover chain on top of
+//! it (alarms, health checks, the record pair) is `links`'s.
+
+pub mod links;
 
 use anyhow::Context;
 use aws_sdk_route53::types::HostedZoneConfig;

@@ -3,10 +3,9 @@ use lambda_http::{run, service_fn, Error, Request};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    // JSON or text, and the level, as Lambda's LoggingConfig says (AWS_LAMBDA_LOG_FORMAT,
+    // AWS_LAMBDA_LOG_LEVEL; RUST_LOG when run elsewhere).
+    lambda_http::tracing::init_default_subscriber();
     let settings = Settings {
         config_bucket: failberry_aws::required_env("CONFIG_BUCKET")?,
         config_key: std::env::var("CONFIG_KEY").unwrap_or_else(|_| "ddns.json".into()),

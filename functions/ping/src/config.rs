@@ -21,6 +21,9 @@ pub const MAX_PROBES: u32 = 10;
 /// A target name is a CloudWatch dimension value and appears in alarm names: keep it short and
 /// plain.
 pub const MAX_NAME_LEN: usize = 64;
+/// At most this much of a response body is read by a probe: enough for a substring check, and a
+/// huge page cannot exhaust the function's memory. A `body_contains` may be half of it.
+pub const BODY_CAP: usize = 64 * 1024;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -239,10 +242,10 @@ fn check_target(raw: RawTarget) -> Result<Target, String> {
         if body.is_empty() {
             return Err("body_contains is empty".into());
         }
-        if body.len() > crate::probe::BODY_CAP / 2 {
+        if body.len() > BODY_CAP / 2 {
             return Err(format!(
                 "body_contains is longer than {} bytes",
-                crate::probe::BODY_CAP / 2
+                BODY_CAP / 2
             ));
         }
         if method == Method::HEAD {

@@ -4,13 +4,13 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    // JSON or text, and the level, as Lambda's LoggingConfig says (AWS_LAMBDA_LOG_FORMAT,
+    // AWS_LAMBDA_LOG_LEVEL; RUST_LOG when run elsewhere).
+    lambda_runtime::tracing::init_default_subscriber();
     let settings = Settings {
         config_bucket: failberry_aws::required_env("PING_CONFIG_BUCKET")?,
-        config_key: std::env::var("PING_CONFIG_KEY").unwrap_or_else(|_| "ping.json".into()),
+        config_key: std::env::var("PING_CONFIG_KEY")
+            .unwrap_or_else(|_| failberry_failover::link::PING_CONFIG_KEY.into()),
         config_max_age: failberry_aws::env_secs("PING_CONFIG_MAX_AGE_SECS", 30)?,
     };
     let sdk = aws_config::load_from_env().await;

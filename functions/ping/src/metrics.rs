@@ -1,15 +1,14 @@
-//! The metrics one run produces (namespace `Failberry/Ping`, dimension `Target`), the
-//! `MetricSink` capability that sends them somewhere, and the pure packing of datapoints into as
-//! few PutMetricData requests as the API's limits allow. The sinks themselves live in
-//! `cloudwatch` and `emf`.
+//! The metrics one run produces (namespace and dimension from the link contract,
+//! `failberry_failover::link`), the `MetricSink` capability that sends them somewhere, and the
+//! pure packing of datapoints into as few PutMetricData requests as the API's limits allow. The
+//! sinks themselves live in `cloudwatch` and `emf`.
 
 use std::future::Future;
 use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
 
-pub const NAMESPACE: &str = "Failberry/Ping";
-pub const DIMENSION: &str = "Target";
+pub use failberry_failover::link::{DIMENSION, NAMESPACE};
 
 /// PutMetricData limits (CloudWatch API reference, PutMetricData): at most 1000 metrics per
 /// request, a 1 MB request, and 150 distinct values per datum in `Values`/`Counts`.
@@ -58,7 +57,7 @@ impl MetricName {
 
     pub fn as_str(self) -> &'static str {
         match self {
-            MetricName::Availability => "Availability",
+            MetricName::Availability => failberry_failover::link::AVAILABILITY_METRIC,
             MetricName::Latency => "Latency",
             MetricName::StatusCode => "StatusCode",
             MetricName::CertDaysLeft => "CertDaysLeft",

@@ -23,11 +23,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsConnector;
 use url::Host;
 
-use crate::config::Target;
-
-/// At most this much of a response body is read: enough for a substring check, and a huge page
-/// cannot exhaust the function's memory.
-pub const BODY_CAP: usize = 64 * 1024;
+use crate::config::{Target, BODY_CAP};
 
 const AGENT: &str = concat!("failberry-ping/", env!("CARGO_PKG_VERSION"));
 

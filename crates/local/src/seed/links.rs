@@ -1,7 +1,8 @@
 //! The failover chain on the emulator, as the SAM template builds it in AWS: per link an alarm on
 //! `Failberry/Ping` `Availability` (failberry's link alarm), a CLOUDWATCH_METRIC health check on
 //! it, and the failover record pair — PRIMARY aliased to the wired name, SECONDARY aliased to the
-//! wireless name that ddns keeps current.
+//! wireless name that ddns keeps current. Every name comes from the link contract
+//! (`failberry_failover::link`).
 
 use anyhow::Context;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic as CwStatistic};
@@ -10,9 +11,7 @@ use aws_sdk_route53::types::{
     HealthCheckConfig, HealthCheckType, InsufficientDataHealthStatus, ResourceRecord,
     ResourceRecordSet, ResourceRecordSetFailover, RrType,
 };
-use failberry_ctl::observe::conventional_alarm_name;
-use failberry_failover::link_alarm;
-use failberry_ping::metrics::{self, MetricName};
+use failberry_failover::link::{self, alarm_name, link_alarm};
 
 /// One side of the pair.
 #[derive(Debug, Clone)]
@@ -23,7 +22,9 @@ pub struct LinkSeed {
     pub alias_of: String,
 }
 
-pub async fn seed(
+/// Creates both links' alarms and health checks, the wired name's A record (`wired_address`) and
+/// the failover record pair of `name` in `zone_id`.
+pub async fn seed_pair(
     sdk: &aws_config::SdkConfig,
     zone_id: &str,
     name: &str,
@@ -31,23 +32,23 @@ pub async fn seed(
     primary: &LinkSeed,
     secondary: &LinkSeed,
 ) -> anyhow::Result<()> {
-    let cloudwatch = aws_sdk_cloudwatch::Client::new(sdk);
+    let cloudwatch = crate::emulator::cloudwatch_client(sdk);
     let route53 = crate::emulator::route53_client(sdk);
     let alarm = link_alarm();
     let mut health_checks = Vec::new();
     for link in [primary, secondary] {
         cloudwatch
             .put_metric_alarm()
-            .alarm_name(conventional_alarm_name(link.name))
+            .alarm_name(alarm_name(link.name))
             .alarm_description(format!(
                 "the {} link stopped answering failberry's pings",
                 link.name
             ))
-            .namespace(metrics::NAMESPACE)
-            .metric_name(MetricName::Availability.as_str())
+            .namespace(link::NAMESPACE)
+            .metric_name(link::AVAILABILITY_METRIC)
             .dimensions(
                 Dimension::builder()
-                    .name(metrics::DIMENSION)
+                    .name(link::DIMENSION)
                     .value(link.name)
                     .build(),
             )
@@ -70,7 +71,7 @@ pub async fn seed(
                     .alarm_identifier(
                         AlarmIdentifier::builder()
                             .region(CloudWatchRegion::UsEast1)
-                            .name(conventional_alarm_name(link.name))
+                            .name(alarm_name(link.name))
                             .build()?,
                     )
                     .insufficient_data_health_status(InsufficientDataHealthStatus::LastKnownStatus)

@@ -1,0 +1,489 @@
+//! The checked config of `ddns update` and `ddns watch`: where each address comes from, the API,
+//! the device's name and secret, the state file and the timings. (Over 400 lines only through
+//! its table tests: the code is half of it.)
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use failberry_proto::hostname::normalize_fqdn;
+use failberry_proto::Secret;
+use url::Url;
+
+use super::check::{check_interface, check_secret, check_url, state_file};
+use super::raw::RawConfig;
+use super::{invalid, pick, ConfigError, Overrides};
+
+pub const DEFAULT_INTERVAL_SECS: u64 = 60;
+pub const DEFAULT_REFRESH_DAYS: u64 = 3;
+
+/// Where the IPv4 address to publish comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ipv4Source {
+    /// Ask the API's `/v1/myip`; with an interface, the API requests are bound to it.
+    MyIp {
+        interface: Option<String>,
+    },
+    /// Read the interface's IPv4 address.
+    Interface(String),
+    /// Read the first line of a file.
+    File(PathBuf),
+    Off,
+}
+
+/// Where the IPv6 address to publish comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ipv6Source {
+    /// The interface's stable global address.
+    Interface(String),
+    Off,
+}
+
+/// Everything `ddns update` and `ddns watch` need, checked.
+#[derive(Debug, Clone)]
+pub struct DdnsConfig {
+    pub api_url: Url,
+    /// Normalised (lowercase, no trailing dot); also the key id of signed requests.
+    pub hostname: String,
+    pub secret: Secret,
+    pub ipv4: Ipv4Source,
+    pub ipv6: Ipv6Source,
+    pub state_file: PathBuf,
+    pub interval: Duration,
+    pub refresh_after: Duration,
+}
+
+impl DdnsConfig {
+    /// Lays `overrides` over `file` and checks every value.
+    pub fn build(file: RawConfig, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let raw = file.ddns;
+        let flags = &overrides.ddns;
+        let api_url = pick(&overrides.api_url, file.api.url).ok_or(ConfigError::Missing {
+            key: "api.url",
+            flag: "--api-url",
+            env: "FAILBERRY_API_URL",
+        })?;
+        let api_url = check_url(&api_url)?;
+
+        let hostname = pick(&flags.hostname, raw.hostname).ok_or(ConfigError::Missing {
+            key: "ddns.hostname",
+            flag: "--hostname",
+            env: "FAILBERRY_HOSTNAME",
+        })?;
+        let hostname = normalize_fqdn(&hostname).ok_or_else(|| {
+            invalid(
+                "ddns.hostname",
+                &hostname,
+                "not a fully qualified domain name",
+            )
+        })?;
+
+        // The secret and its file are one setting: the layer that names either one decides.
+        let (secret, secret_file) = if flags.secret.is_some() || flags.secret_file.is_some() {
+            (flags.secret.clone(), flags.secret_file.clone())
+        } else {
+            (raw.secret, raw.secret_file)
+        };
+        let secret = match (secret, secret_file) {
+            (Some(_), Some(path)) => {
+                return Err(invalid(
+                    "ddns.secret_file",
+                    path.display(),
+                    "set either ddns.secret or ddns.secret_file, not both",
+                ))
+            }
+            (Some(secret), None) => check_secret("ddns.secret", secret)?,
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    invalid(
+                        "ddns.secret_file",
+                        path.display(),
+                        format!("unreadable: {e}"),
+                    )
+                })?;
+                check_secret("ddns.secret_file", text.trim().to_string())?
+            }
+            (None, None) => {
+                return Err(ConfigError::Missing {
+                    key: "ddns.secret or ddns.secret_file",
+                    flag: "--secret/--secret-file",
+                    env: "FAILBERRY_SECRET/FAILBERRY_SECRET_FILE",
+                })
+            }
+        };
+
+        let ipv4_interface = pick(&flags.ipv4_interface, raw.ipv4_interface)
+            .map(|name| check_interface("ddns.ipv4_interface", name))
+            .transpose()?;
+        let ipv4_file = pick(&flags.ipv4_file, raw.ipv4_file);
+        let ipv4 = match pick(&flags.ipv4, raw.ipv4).as_deref().unwrap_or("myip") {
+            "myip" => Ipv4Source::MyIp {
+                interface: ipv4_interface,
+            },
+            "interface" => Ipv4Source::Interface(ipv4_interface.ok_or(ConfigError::Missing {
+                key: "ddns.ipv4_interface (needed by ddns.ipv4 = \"interface\")",
+                flag: "--ipv4-interface",
+                env: "FAILBERRY_IPV4_INTERFACE",
+            })?),
+            "file" => Ipv4Source::File(ipv4_file.ok_or(ConfigError::Missing {
+                key: "ddns.ipv4_file (needed by ddns.ipv4 = \"file\")",
+                flag: "--ipv4-file",
+                env: "FAILBERRY_IPV4_FILE",
+            })?),
+            "off" => Ipv4Source::Off,
+            other => {
+                return Err(invalid(
+                    "ddns.ipv4",
+                    other,
+                    "expected myip, interface, file or off",
+                ))
+            }
+        };
+
+        let ipv6_interface = pick(&flags.ipv6_interface, raw.ipv6_interface)
+            .map(|name| check_interface("ddns.ipv6_interface", name))
+            .transpose()?;
+        let ipv6 = match pick(&flags.ipv6, raw.ipv6).as_deref().unwrap_or("off") {
+            "interface" => Ipv6Source::Interface(ipv6_interface.ok_or(ConfigError::Missing {
+                key: "ddns.ipv6_interface (needed by ddns.ipv6 = \"interface\")",
+                flag: "--ipv6-interface",
+                env: "FAILBERRY_IPV6_INTERFACE",
+            })?),
+            "off" => Ipv6Source::Off,
+            other => return Err(invalid("ddns.ipv6", other, "expected interface or off")),
+        };
+        if ipv4 == Ipv4Source::Off && ipv6 == Ipv6Source::Off {
+            return Err(invalid(
+                "ddns.ipv4",
+                "off",
+                "ddns.ipv4 and ddns.ipv6 are both off: there is nothing to publish",
+            ));
+        }
+
+        let state_file = state_file(&flags.state_file, raw.state_file)?;
+
+        let interval_secs =
+            pick(&overrides.interval_secs, raw.interval_secs).unwrap_or(DEFAULT_INTERVAL_SECS);
+        if !(5..=86_400).contains(&interval_secs) {
+            return Err(invalid(
+                "ddns.interval_secs",
+                interval_secs,
+                "must be between 5 and 86400 seconds",
+            ));
+        }
+        let refresh_days =
+            pick(&flags.refresh_days, raw.refresh_days).unwrap_or(DEFAULT_REFRESH_DAYS);
+        if !(1..=365).contains(&refresh_days) {
+            return Err(invalid(
+                "ddns.refresh_days",
+                refresh_days,
+                "must be between 1 and 365 days",
+            ));
+        }
+
+        Ok(Self {
+            api_url,
+            hostname,
+            secret,
+            ipv4,
+            ipv6,
+            state_file,
+            interval: Duration::from_secs(interval_secs),
+            refresh_after: Duration::from_secs(refresh_days * 86_400),
+        })
+    }
+
+    /// The interface API requests are bound to, if any.
+    pub fn bind_interface(&self) -> Option<&str> {
+        match &self.ipv4 {
+            Ipv4Source::MyIp { interface } => interface.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Ipv4Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ipv4Source::MyIp { interface: None } => f.write_str("myip"),
+            Ipv4Source::MyIp {
+                interface: Some(name),
+            } => write!(f, "myip via {name}"),
+            Ipv4Source::Interface(name) => write!(f, "interface {name}"),
+            Ipv4Source::File(path) => write!(f, "file {}", path.display()),
+            Ipv4Source::Off => f.write_str("off"),
+        }
+    }
+}
+
+impl fmt::Display for Ipv6Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ipv6Source::Interface(name) => write!(f, "interface {name}"),
+            Ipv6Source::Off => f.write_str("off"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::cli::DdnsSettings;
+    use crate::config::fixtures::{full_file, SECRET};
+    use crate::config::DEFAULT_STATE_FILE;
+
+    fn build(text: &str, overrides: Overrides) -> Result<DdnsConfig, ConfigError> {
+        DdnsConfig::build(RawConfig::parse(text, Path::new("test.toml"))?, &overrides)
+    }
+
+    fn minimal() -> Overrides {
+        Overrides {
+            api_url: Some("http://127.0.0.1:5055".into()),
+            ddns: DdnsSettings {
+                hostname: Some("wireless.home.example.com".into()),
+                secret: Some(SECRET.into()),
+                ..DdnsSettings::default()
+            },
+            ..Overrides::default()
+        }
+    }
+
+    #[test]
+    fn full_file_is_read_with_real_types() {
+        let cfg = build(&full_file(), Overrides::default()).expect("valid");
+        assert_eq!(
+            cfg.api_url.as_str(),
+            "https://abc.execute-api.eu-west-1.amazonaws.com/"
+        );
+        assert_eq!(cfg.hostname, "wireless.home.example.com");
+        assert_eq!(cfg.secret.expose(), SECRET);
+        assert_eq!(
+            cfg.ipv4,
+            Ipv4Source::MyIp {
+                interface: Some("wwan0".into())
+            }
+        );
+        assert_eq!(cfg.bind_interface(), Some("wwan0"));
+        assert_eq!(cfg.ipv6, Ipv6Source::Interface("wwan0".into()));
+        assert_eq!(cfg.state_file, PathBuf::from("/tmp/state.json"));
+        assert_eq!(cfg.interval, Duration::from_secs(30));
+        assert_eq!(cfg.refresh_after, Duration::from_secs(2 * 86_400));
+    }
+
+    #[test]
+    fn defaults_apply_when_only_required_values_are_given() {
+        let cfg = build("", minimal()).expect("valid");
+        assert_eq!(cfg.ipv4, Ipv4Source::MyIp { interface: None });
+        assert_eq!(cfg.ipv6, Ipv6Source::Off);
+        assert_eq!(cfg.state_file, PathBuf::from(DEFAULT_STATE_FILE));
+        assert_eq!(cfg.interval, Duration::from_secs(60));
+        assert_eq!(cfg.refresh_after, Duration::from_secs(3 * 86_400));
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let overrides = Overrides {
+            ddns: DdnsSettings {
+                hostname: Some("other.example.com".into()),
+                ipv4: Some("file".into()),
+                ipv4_file: Some("/run/modem/ip".into()),
+                ipv6: Some("off".into()),
+                ..DdnsSettings::default()
+            },
+            interval_secs: Some(10),
+            ..Overrides::default()
+        };
+        let cfg = build(&full_file(), overrides).expect("valid");
+        assert_eq!(cfg.hostname, "other.example.com");
+        assert_eq!(cfg.ipv4, Ipv4Source::File("/run/modem/ip".into()));
+        assert_eq!(cfg.ipv6, Ipv6Source::Off);
+        assert_eq!(cfg.interval, Duration::from_secs(10));
+        // Untouched values still come from the file.
+        assert_eq!(cfg.refresh_after, Duration::from_secs(2 * 86_400));
+    }
+
+    #[test]
+    fn secret_file_is_read_and_trimmed_and_a_flag_secret_replaces_the_file_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, format!("{SECRET}\n")).unwrap();
+        let text = format!(
+            "[api]\nurl = \"http://x.example\"\n[ddns]\nhostname = \"a.example.com\"\nsecret_file = \"{}\"\n",
+            path.display()
+        );
+        let cfg = build(&text, Overrides::default()).expect("valid");
+        assert_eq!(cfg.secret.expose(), SECRET);
+
+        let overrides = Overrides {
+            ddns: DdnsSettings {
+                secret: Some("flag-secret-0123456789".into()),
+                ..DdnsSettings::default()
+            },
+            ..Overrides::default()
+        };
+        let cfg = build(&text, overrides).expect("flag secret replaces the file's secret_file");
+        assert_eq!(cfg.secret.expose(), "flag-secret-0123456789");
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_the_key() {
+        let with = |f: fn(&mut Overrides)| {
+            let mut o = minimal();
+            f(&mut o);
+            o
+        };
+        let cases: Vec<(&str, &str, Overrides, &str)> = vec![
+            (
+                "ftp url",
+                "",
+                with(|o| o.api_url = Some("ftp://x.example".into())),
+                "api.url = \"ftp://x.example\"",
+            ),
+            (
+                "url not a url",
+                "",
+                with(|o| o.api_url = Some("not a url".into())),
+                "api.url = \"not a url\"",
+            ),
+            (
+                "url with query",
+                "",
+                with(|o| o.api_url = Some("https://x.example/?a=1".into())),
+                "api.url",
+            ),
+            (
+                "missing url",
+                "",
+                with(|o| o.api_url = None),
+                "api.url is not set",
+            ),
+            (
+                "single label hostname",
+                "",
+                with(|o| o.ddns.hostname = Some("localhost".into())),
+                "ddns.hostname = \"localhost\": not a fully qualified",
+            ),
+            (
+                "missing hostname",
+                "",
+                with(|o| o.ddns.hostname = None),
+                "ddns.hostname is not set",
+            ),
+            (
+                "short secret",
+                "",
+                with(|o| o.ddns.secret = Some("short".into())),
+                "ddns.secret = \"<redacted>\": the secret has 5 characters",
+            ),
+            (
+                "no secret",
+                "",
+                with(|o| o.ddns.secret = None),
+                "ddns.secret or ddns.secret_file is not set",
+            ),
+            (
+                "secret and file at once",
+                "",
+                with(|o| o.ddns.secret_file = Some("/x".into())),
+                "not both",
+            ),
+            (
+                "missing secret file",
+                "",
+                with(|o| {
+                    o.ddns.secret = None;
+                    o.ddns.secret_file = Some("/nonexistent/failberry-secret".into());
+                }),
+                "ddns.secret_file = \"/nonexistent/failberry-secret\": unreadable",
+            ),
+            (
+                "interface source without interface",
+                "",
+                with(|o| o.ddns.ipv4 = Some("interface".into())),
+                "ddns.ipv4_interface (needed by ddns.ipv4 = \"interface\") is not set",
+            ),
+            (
+                "file source without file",
+                "",
+                with(|o| o.ddns.ipv4 = Some("file".into())),
+                "ddns.ipv4_file (needed by ddns.ipv4 = \"file\") is not set",
+            ),
+            (
+                "ipv6 interface without interface",
+                "",
+                with(|o| o.ddns.ipv6 = Some("interface".into())),
+                "ddns.ipv6_interface",
+            ),
+            (
+                "unknown ipv4 source in the file",
+                "[ddns]\nipv4 = \"dhcp\"\n",
+                minimal(),
+                "ddns.ipv4 = \"dhcp\": expected myip, interface, file or off",
+            ),
+            (
+                "unknown ipv6 source in the file",
+                "[ddns]\nipv6 = \"slaac\"\n",
+                minimal(),
+                "ddns.ipv6 = \"slaac\"",
+            ),
+            (
+                "both families off",
+                "[ddns]\nipv4 = \"off\"\n",
+                minimal(),
+                "nothing to publish",
+            ),
+            (
+                "interface name with slash",
+                "",
+                with(|o| o.ddns.ipv4_interface = Some("../etc".into())),
+                "ddns.ipv4_interface = \"../etc\"",
+            ),
+            (
+                "interface name too long",
+                "",
+                with(|o| o.ddns.ipv6_interface = Some("a-very-long-interface-name".into())),
+                "ddns.ipv6_interface",
+            ),
+            (
+                "interval zero",
+                "",
+                with(|o| o.interval_secs = Some(0)),
+                "ddns.interval_secs = \"0\"",
+            ),
+            (
+                "refresh zero",
+                "[ddns]\nrefresh_days = 0\n",
+                minimal(),
+                "ddns.refresh_days = \"0\"",
+            ),
+            (
+                "unknown key",
+                "[ddns]\nttl = 60\n",
+                minimal(),
+                "unknown field `ttl`",
+            ),
+            (
+                "wrong type",
+                "[ddns]\ninterval_secs = \"60\"\n",
+                minimal(),
+                "interval_secs",
+            ),
+        ];
+        for (name, text, overrides, want) in cases {
+            let err = build(text, overrides).expect_err(name).to_string();
+            assert!(err.contains(want), "{name}: {err:?} lacks {want:?}");
+            assert!(
+                !err.contains(SECRET),
+                "{name}: the secret leaked into {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn secret_never_shows_in_debug_output() {
+        let cfg = build("", minimal()).unwrap();
+        assert!(!format!("{cfg:?}").contains(SECRET));
+    }
+}

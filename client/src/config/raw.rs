@@ -1,0 +1,90 @@
+//! The config file as written: one serde struct per TOML section, unknown keys refused, every
+//! value optional. Checking and defaults belong to the checked configs above it.
+
+use std::collections::BTreeMap;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::ConfigError;
+
+/// The config file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub api: RawApi,
+    #[serde(default)]
+    pub ddns: RawDdns,
+    #[serde(default)]
+    pub health: RawHealth,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDdns {
+    pub hostname: Option<String>,
+    pub secret: Option<String>,
+    pub secret_file: Option<PathBuf>,
+    pub ipv4: Option<String>,
+    pub ipv4_interface: Option<String>,
+    pub ipv4_file: Option<PathBuf>,
+    pub ipv6: Option<String>,
+    pub ipv6_interface: Option<String>,
+    pub state_file: Option<PathBuf>,
+    pub interval_secs: Option<u64>,
+    pub refresh_days: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealth {
+    pub listen: Option<String>,
+    pub max_connections: Option<usize>,
+    pub header_timeout_secs: Option<u64>,
+    pub write_timeout_secs: Option<u64>,
+    /// Link name → interface, e.g. `{ wired = "eth0", wireless = "wwan0" }`.
+    pub links: Option<BTreeMap<String, String>>,
+}
+
+impl RawConfig {
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim().replace('\n', " "),
+        })
+    }
+
+    /// Reads the file; a missing file is an empty config (flags and environment may suffice).
+    /// Returns whether the file existed.
+    pub fn load(path: &Path) -> Result<(Self, bool), ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok((Self::parse(&text, path)?, true)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok((Self::default(), false)),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_is_an_empty_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let (raw, existed) = RawConfig::load(&dir.path().join("absent.toml")).expect("fine");
+        assert!(!existed);
+        assert!(raw.api.url.is_none());
+    }
+}
