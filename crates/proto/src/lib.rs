@@ -8,6 +8,7 @@ pub mod address;
 pub mod clock;
 pub mod dyndns2;
 pub mod hostname;
+pub mod hosts;
 pub mod legacy;
 pub mod paths;
 pub mod secret;

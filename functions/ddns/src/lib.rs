@@ -1,9 +1,8 @@
 //! The ddns function: an HTTP API (API Gateway HTTP API, payload 2.0) that keeps Route53 A/AAAA
 //! records on a home's changing addresses. `main.rs` only wires the runtime; the handler lives in
-//! `routes`, the decisions in `records`, `config` and `failberry-proto`, and every AWS call behind
+//! `routes`, the decisions in `records` and `failberry-proto` (whose `hosts` holds the config document), and every AWS call behind
 //! the `DnsStore`, `ReplayGuard` and `DocumentSource` traits.
 
-pub mod config;
 pub mod dns;
 pub mod error;
 pub mod records;
@@ -11,5 +10,5 @@ pub mod replay;
 pub mod routes;
 pub mod service;
 
-pub use config::{DdnsConfig, HostConfig};
+pub use failberry_proto::hosts::{DdnsConfig, HostConfig};
 pub use service::{AwsDdns, Clock, Ddns, Settings, SystemClock};
