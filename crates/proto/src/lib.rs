@@ -5,6 +5,7 @@
 //! bodies or re-implement signing themselves.
 
 pub mod address;
+pub mod clips;
 pub mod clock;
 pub mod dyndns2;
 pub mod hostname;
