@@ -104,14 +104,15 @@ pub struct ResumeRequest {
     pub nonce: String,
 }
 
-/// `POST /v1/clips/complete`: assemble the parts into the clip.
+/// `POST /v1/clips/complete`: assemble the parts into the clip. The server lists the parts S3
+/// holds (what was stored is the truth, and the body stays small whatever the part count) and
+/// completes only when they are exactly the layout of `size`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteRequest {
     pub key: String,
     pub upload_id: String,
     pub size: u64,
-    pub parts: Vec<DonePart>,
     pub timestamp: i64,
     pub nonce: String,
 }
