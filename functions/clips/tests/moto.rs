@@ -419,3 +419,69 @@ async fn replayed_and_expired_grant_requests_are_refused() {
         (413, ErrorCode::ClipTooLarge)
     );
 }
+
+#[tokio::test]
+async fn a_second_multipart_upload_cannot_complete_over_the_first() {
+    let w = world().await;
+    let signer = Signer::new(DEVICE, SECRET);
+    let first = clip(17 << 20);
+    let second: Vec<u8> = first.iter().map(|b| b.wrapping_add(1)).collect();
+    let ts = now();
+    // Both granted before either completes: the key is free when each grant is checked.
+    let mut uploads = Vec::new();
+    for data in [&first, &second] {
+        let resp = w
+            .app
+            .handle(signed(
+                &signer,
+                "POST",
+                paths::CLIPS,
+                grant_body("race.mp4", data, ts),
+            ))
+            .await;
+        assert_eq!(resp.status(), 200, "{:?}", resp.body());
+        let Grant::Multipart {
+            key,
+            upload_id,
+            parts,
+            ..
+        } = json::<Grant>(&resp)
+        else {
+            panic!("17 MiB is uploaded in parts")
+        };
+        put_parts(&w, &parts, data).await;
+        uploads.push((key, upload_id));
+    }
+    let complete = |(key, upload_id): &(String, String)| {
+        serde_json::to_vec(&serde_json::json!({"key": key, "upload_id": upload_id,
+            "size": first.len(), "timestamp": now(), "nonce": nonce()}))
+        .unwrap()
+    };
+    let won = w
+        .app
+        .handle(signed(
+            &signer,
+            "POST",
+            paths::CLIPS_COMPLETE,
+            complete(&uploads[0]),
+        ))
+        .await;
+    assert_eq!(won.status(), 200, "{:?}", won.body());
+    let lost = w
+        .app
+        .handle(signed(
+            &signer,
+            "POST",
+            paths::CLIPS_COMPLETE,
+            complete(&uploads[1]),
+        ))
+        .await;
+    assert_eq!(
+        (lost.status().as_u16(), error_code(&lost)),
+        (409, ErrorCode::ClipExists)
+    );
+    assert_eq!(
+        Sha256::digest(stored(&w, &uploads[0].0).await),
+        Sha256::digest(&first)
+    );
+}
