@@ -1,7 +1,8 @@
 //! The clip upload contract (`/v1/clips*`): the bodies a device signs to get presigned S3 URLs for
 //! one clip, the answers, and the pure decisions both sides share: which names are acceptable,
 //! where a clip's object lives, whether a key is the device's own, and how a clip is cut into
-//! parts. Presigning, S3 and the nonce store are the clips function's business.
+//! parts. Presigning, S3 and the nonce store are the clips function's business. Past 400 lines
+//! only through its table tests, which sit beside the decisions they pin.
 
 use serde::{Deserialize, Serialize};
 
