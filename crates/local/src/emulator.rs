@@ -1,5 +1,8 @@
 //! Points the AWS SDK at the emulator (moto server) with dummy credentials and a fixed region,
-//! builds the clients the stack uses, and clears the emulator. Knows nothing of what is seeded.
+//! builds the clients the stack uses (with `list_parts`'s fix-up of one moto answer), and clears
+//! the emulator. Knows nothing of what is seeded.
+
+mod list_parts;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::config::{Credentials, Region};
@@ -26,6 +29,7 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(true)
+            .interceptor(list_parts::ListPartsRoot)
             .build(),
     )
 }

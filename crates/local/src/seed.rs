@@ -56,6 +56,8 @@ pub fn config_document(zone_id: &str, hosts: &[HostSeed]) -> serde_json::Value {
             "secret": h.secret,
             "allow_private": h.allow_private,
             "legacy": h.legacy,
+            // Every seeded host may upload camera clips (to the stack's one bucket).
+            "clips": {"enabled": true},
         });
         if let Some(p) = &h.dyndns2_password {
             host["dyndns2_password_sha256"] = hex::encode(Sha256::digest(p.as_bytes())).into();

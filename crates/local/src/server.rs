@@ -1,4 +1,5 @@
-//! A plain HTTP/1.1 server standing in for API Gateway in front of the ddns function.
+//! A plain HTTP/1.1 server standing in for API Gateway in front of the functions (ddns, and
+//! clips for `/v1/clips*`).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -103,5 +104,29 @@ pub fn ddns_function<K: failberry_proto::Clock + 'static>(
     Arc::new(move |req| {
         let app = app.clone();
         Box::pin(async move { app.handle(req).await })
+    })
+}
+
+/// The clips function as a `Function`.
+pub fn clips_function<K: failberry_clips::Clock + 'static>(
+    app: Arc<failberry_clips::AwsClips<K>>,
+) -> Function {
+    Arc::new(move |req| {
+        let app = app.clone();
+        Box::pin(async move { app.handle(req).await })
+    })
+}
+
+/// API Gateway's routes: `/v1/clips` and below to `clips`, everything else to `ddns`.
+pub fn routed(ddns: Function, clips: Function) -> Function {
+    Arc::new(move |req| {
+        let path = req.uri().path();
+        if path == failberry_proto::paths::CLIPS
+            || path.starts_with(failberry_proto::paths::CLIP_RESULT_PREFIX)
+        {
+            clips(req)
+        } else {
+            ddns(req)
+        }
     })
 }

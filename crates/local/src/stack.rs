@@ -1,8 +1,8 @@
 //! [`Stack::start`]: the one way to start the local stack, used by `failberry-local serve`, the
 //! demo, the integration tests and the bench (as mini-redis's `tests/server.rs` starts its
 //! server). It seeds the emulator (a bucket of its own, the zone, the ddns config document),
-//! binds its listener (port 0 unless told otherwise), serves the ddns function behind the API
-//! Gateway stand-in, and returns the handles. The server stops when the `Stack` is dropped.
+//! binds its listener (port 0 unless told otherwise), serves the ddns and clips functions behind
+//! the API Gateway stand-in, and returns the handles. The server stops when the `Stack` is dropped.
 //!
 //! Stacks never reset the emulator: each one has its own bucket and zone, so several can share one
 //! moto (the tests run in parallel). `serve` resets it before starting, as it always did.
@@ -26,6 +26,9 @@ pub type Tap = Arc<dyn Fn(&lambda_http::Request) + Send + Sync>;
 
 /// The ddns function as the stack runs it: on the system clock, against the emulator.
 pub type LocalDdns = failberry_ddns::AwsDdns<Arc<SystemClock>>;
+
+/// The clips function as the stack runs it: clips, config and nonces all in the stack's bucket.
+pub type LocalClips = failberry_clips::AwsClips<Arc<SystemClock>>;
 
 /// How to start a stack; [`StackOptions::default`] is a loopback stack on a free port with the
 /// demo host, a bucket of its own and no config caching.
@@ -62,6 +65,7 @@ pub struct Stack {
     pub clock: Arc<SystemClock>,
     /// The function behind the API, for callers that invoke it in process (the bench).
     pub ddns: Arc<LocalDdns>,
+    pub clips: Arc<LocalClips>,
     stop: Option<oneshot::Sender<()>>,
     serving: Option<JoinHandle<()>>,
 }
@@ -80,11 +84,28 @@ impl Stack {
             options.config_max_age,
             clock.clone(),
         ));
+        let clips = Arc::new(failberry_clips::AwsClips::from_client(
+            emulator::s3_client(&sdk),
+            failberry_clips::Settings {
+                config_bucket: options.bucket.clone(),
+                config_key: seed::CONFIG_KEY.into(),
+                config_max_age: options.config_max_age,
+                replay_prefix: "replay/".into(),
+                clips_bucket: options.bucket.clone(),
+            },
+            clock.clone(),
+        ));
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
             .with_context(|| format!("binding {}", options.listen))?;
         let addr = listener.local_addr()?;
-        let function = served(ddns.clone(), options.tap);
+        let function = served(
+            server::routed(
+                server::ddns_function(ddns.clone()),
+                server::clips_function(clips.clone()),
+            ),
+            options.tap,
+        );
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = tokio::spawn(server::serve(listener, function, async {
             let _ = stopped.await;
@@ -97,6 +118,7 @@ impl Stack {
             zone_id: seeded.zone_id,
             clock,
             ddns,
+            clips,
             stop: Some(stop),
             serving: Some(serving),
         })
@@ -173,9 +195,8 @@ fn ddns_function(
     )
 }
 
-/// The function as the server calls it, behind the tap when there is one.
-fn served(ddns: Arc<LocalDdns>, tap: Option<Tap>) -> Function {
-    let function = server::ddns_function(ddns);
+/// The functions as the server calls them, behind the tap when there is one.
+fn served(function: Function, tap: Option<Tap>) -> Function {
     match tap {
         None => function,
         Some(tap) => Arc::new(move |req| {

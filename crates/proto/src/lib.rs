@@ -5,9 +5,11 @@
 //! bodies or re-implement signing themselves.
 
 pub mod address;
+pub mod clips;
 pub mod clock;
 pub mod dyndns2;
 pub mod hostname;
+pub mod hosts;
 pub mod legacy;
 pub mod paths;
 pub mod secret;

@@ -9,3 +9,11 @@ pub const UPDATE: &str = "/v1/update";
 pub const NIC_UPDATE: &str = "/nic/update";
 /// `POST` and `GET`: the AWS reference solution's client protocol, at the API's root.
 pub const LEGACY_ROOT: &str = "/";
+/// `POST`: a signed grant of presigned S3 URLs for one clip.
+pub const CLIPS: &str = "/v1/clips";
+/// `POST`: fresh URLs for the parts of an interrupted multipart upload S3 does not hold yet.
+pub const CLIPS_RESUME: &str = "/v1/clips/resume";
+/// `POST`: assembles a multipart upload's parts into the clip.
+pub const CLIPS_COMPLETE: &str = "/v1/clips/complete";
+/// `GET <CLIP_RESULT_PREFIX><clip key>`: the analysis result of a clip (202 while pending).
+pub const CLIP_RESULT_PREFIX: &str = "/v1/clips/";

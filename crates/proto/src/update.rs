@@ -85,6 +85,16 @@ pub enum ErrorCode {
     DnsUnavailable,
     DnsRejected,
     ConfigUnavailable,
+    /// The host may not upload clips (its `clips.enabled` is off).
+    ClipsDisabled,
+    /// The clip is larger than the host's `clips.max_size`.
+    ClipTooLarge,
+    /// An object already exists at the clip's key: nothing is overwritten.
+    ClipExists,
+    /// A completion that does not match the parts S3 holds (missing, short or unknown upload).
+    UploadIncomplete,
+    /// S3 failed after retries: retry later.
+    StorageUnavailable,
     /// A code this build does not know (a newer server): treated by its HTTP status alone.
     #[serde(other)]
     Unknown,
@@ -110,6 +120,11 @@ impl ErrorCode {
             ErrorCode::DnsUnavailable => "dns_unavailable",
             ErrorCode::DnsRejected => "dns_rejected",
             ErrorCode::ConfigUnavailable => "config_unavailable",
+            ErrorCode::ClipsDisabled => "clips_disabled",
+            ErrorCode::ClipTooLarge => "clip_too_large",
+            ErrorCode::ClipExists => "clip_exists",
+            ErrorCode::UploadIncomplete => "upload_incomplete",
+            ErrorCode::StorageUnavailable => "storage_unavailable",
             ErrorCode::Unknown => "unknown",
         }
     }
@@ -167,6 +182,11 @@ mod tests {
             ErrorCode::DnsUnavailable,
             ErrorCode::DnsRejected,
             ErrorCode::ConfigUnavailable,
+            ErrorCode::ClipsDisabled,
+            ErrorCode::ClipTooLarge,
+            ErrorCode::ClipExists,
+            ErrorCode::UploadIncomplete,
+            ErrorCode::StorageUnavailable,
         ];
         for code in all {
             let wire = serde_json::to_string(&code).unwrap();

@@ -19,11 +19,11 @@ use lambda_http::http::Method;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use crate::config::HostConfig;
 use crate::dns::DnsStore;
 use crate::error::{json_response, text_response, ApiError};
 use crate::replay::{ReplayGuard, Stamp};
 use crate::service::Ddns;
+use failberry_proto::hosts::HostConfig;
 use failberry_proto::Clock;
 
 /// What an unknown key id's signature is checked against. Public, and useless to know: the check's

@@ -11,12 +11,12 @@ use failberry_proto::address::non_public_reason;
 use failberry_proto::hostname::in_zone;
 use failberry_proto::UpdateStatus;
 
-use crate::config::{DdnsConfig, HostConfig};
 use crate::dns::{DnsError, DnsStore, Route53Store};
 use crate::error::ApiError;
 use crate::records::plan;
 use crate::replay::{Admission, ReplayGuard, S3ReplayGuard, Stamp};
 use failberry_proto::address::Addresses;
+use failberry_proto::hosts::{DdnsConfig, HostConfig};
 
 use failberry_proto::clock::{Clock, SystemClock};
 

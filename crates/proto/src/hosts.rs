@@ -1,17 +1,24 @@
-//! The ddns configuration document (one JSON object in S3): which hostnames exist, where their
-//! records live and how each proves its authority. Parsed in two stages: the raw serde shape,
-//! then a checked form with real types. Errors name the host and the key.
+//! The hosts document (one JSON object in S3, `ddns.json`): which devices exist, where their
+//! records live, how each proves its authority and what it may upload. Read by the ddns function
+//! (records) and the clips function (upload grants, keyed by the same host name and secret), so it
+//! lives here, pure serde and checks. Parsed in two stages: the raw serde shape, then a checked
+//! form with real types. Errors name the host and the key.
 
 use std::collections::{BTreeMap, HashMap};
 
-use failberry_proto::hostname::normalize_fqdn;
-use failberry_proto::Secret;
+use crate::hostname::normalize_fqdn;
+use crate::Secret;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
 pub const DEFAULT_TTL: i64 = 60;
 const MIN_SECRET_LEN: usize = 16;
+/// Largest clip a host may upload unless its `clips.max_size` says otherwise: 2 GiB.
+pub const DEFAULT_CLIP_MAX_SIZE: u64 = 2 << 30;
+/// Largest `clips.max_size` accepted: S3's own cap on one object (5 TiB) is far beyond any clip;
+/// 50 GiB keeps a typo from granting it.
+pub const CLIP_MAX_SIZE_LIMIT: u64 = 50 << 30;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +44,35 @@ struct RawHost {
     allow_private: bool,
     #[serde(default)]
     legacy: bool,
+    #[serde(default)]
+    clips: Option<RawClips>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClips {
+    #[serde(default)]
+    enabled: bool,
+    #[serde(default)]
+    max_size: Option<u64>,
+}
+
+/// What a host may upload through the clips function. Off unless the document turns it on: a
+/// device that only publishes records gets no way to write into S3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClipSettings {
+    pub enabled: bool,
+    /// Bytes; a grant for a larger clip is refused.
+    pub max_size: u64,
+}
+
+impl Default for ClipSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            max_size: DEFAULT_CLIP_MAX_SIZE,
+        }
+    }
 }
 
 /// One updatable hostname, checked.
@@ -57,6 +93,7 @@ pub struct HostConfig {
     pub dyndns2_password_sha256: Option<[u8; 32]>,
     pub allow_private: bool,
     pub legacy: bool,
+    pub clips: ClipSettings,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -156,6 +193,21 @@ fn check_host(name: &str, raw: RawHost) -> Result<HostConfig, String> {
             Some(bytes.ok_or("dyndns2_password_sha256 is not 64 hex characters")?)
         }
     };
+    let clips = match raw.clips {
+        None => ClipSettings::default(),
+        Some(c) => {
+            let max_size = c.max_size.unwrap_or(DEFAULT_CLIP_MAX_SIZE);
+            if !(1..=CLIP_MAX_SIZE_LIMIT).contains(&max_size) {
+                return Err(format!(
+                    "clips.max_size {max_size} is outside 1..={CLIP_MAX_SIZE_LIMIT}"
+                ));
+            }
+            ClipSettings {
+                enabled: c.enabled,
+                max_size,
+            }
+        }
+    };
     Ok(HostConfig {
         name: norm,
         zone_id,
@@ -168,6 +220,7 @@ fn check_host(name: &str, raw: RawHost) -> Result<HostConfig, String> {
         dyndns2_password_sha256,
         allow_private: raw.allow_private,
         legacy: raw.legacy,
+        clips,
     })
 }
 
@@ -217,6 +270,27 @@ mod tests {
                 "bad zone id",
                 doc(r#"{"zone_id": "Z1/../x", "zone": "a.b", "secret": "0123456789abcdef"}"#),
                 Err("not a hosted zone id"),
+            ),
+            (
+                "clips on with a cap",
+                doc(
+                    r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "clips": {"enabled": true, "max_size": 1048576}}"#,
+                ),
+                Ok(()),
+            ),
+            (
+                "clips cap of zero",
+                doc(
+                    r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "clips": {"enabled": true, "max_size": 0}}"#,
+                ),
+                Err("clips.max_size 0"),
+            ),
+            (
+                "clips unknown key",
+                doc(
+                    r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "clips": {"enable": true}}"#,
+                ),
+                Err("unknown field"),
             ),
             ("not json", "{".to_string(), Err("not a ddns config")),
             ("no hosts key", "{}".to_string(), Err("missing field")),
@@ -312,6 +386,12 @@ mod tests {
             ("Z1ABC", "home.example.com", 60)
         );
         assert!(host.allow_a && host.allow_aaaa && !host.legacy && !host.allow_private);
+        assert_eq!(
+            host.clips,
+            ClipSettings::default(),
+            "clips are off unless turned on"
+        );
+        assert!(!host.clips.enabled);
         assert!(format!("{host:?}").contains("<redacted>"));
         assert!(!format!("{host:?}").contains("0123456789abcdef"));
     }
