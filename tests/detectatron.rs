@@ -218,6 +218,54 @@ impl Labeler for Counting {
     }
 }
 
+/// A clip whose analysis keeps failing (the labeler is throttled every time) is received three
+/// times, then the queue's redrive policy moves its message to the dead-letter queue: not dropped,
+/// not retried forever, and the clip itself is never deleted.
+#[tokio::test]
+async fn a_clip_that_keeps_failing_ends_in_the_dead_letter_queue() {
+    let w = world().await;
+    let queue = clip_queue::wire(&w.sdk, &w.bucket, &format!("{}-q", w.bucket))
+        .await
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&w.sdk);
+    let labeler = Counting::new(true);
+    let app = w.app(labeler.clone());
+    let key = "incoming/pi-1/door/1795777200-always-throttled.mp4";
+    w.put(key, &w.clip).await;
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut dead = Vec::new();
+    while dead.is_empty() && std::time::Instant::now() < deadline {
+        clip_queue::poll_once(&sqs, &queue, &app, Duration::from_secs(1))
+            .await
+            .unwrap();
+        dead = sqs
+            .receive_message()
+            .queue_url(&queue.dead_letter_url)
+            .send()
+            .await
+            .unwrap()
+            .messages()
+            .to_vec();
+    }
+    let body = dead
+        .first()
+        .and_then(|m| m.body())
+        .expect("the clip's notification reached the dead-letter queue");
+    assert!(body.contains("always-throttled.mp4"), "{body}");
+    assert_eq!(
+        labeler.calls(),
+        clip_queue::MAX_RECEIVES as usize,
+        "one analysis per receive, then no more"
+    );
+    assert!(
+        w.result(key).await.is_none(),
+        "a retryable failure writes no result"
+    );
+    let still_there = w.s3.head_object().bucket(&w.bucket).key(key).send().await;
+    assert!(still_there.is_ok(), "the clip is never deleted");
+}
+
 /// The fixture as the runtime would hand it over, for this test's bucket.
 fn fixture(bucket: &str) -> SqsEvent {
     serde_json::from_str(

@@ -2,7 +2,9 @@
 //! notifications under `incoming/` go to an SQS queue (moto delivers them for real), and this
 //! module polls the queue and invokes the detectatron handler the way Lambda's event source
 //! mapping does: a batch of up to ten messages as one `SqsEvent`, the messages the handler did
-//! not report as failures deleted, the failures left for redelivery.
+//! not report as failures deleted, the failures left for redelivery until the queue's redrive
+//! policy moves them to its dead-letter queue after `MAX_RECEIVES` receives: nothing is dropped
+//! silently, and nothing is retried forever.
 
 use std::time::Duration;
 
@@ -12,45 +14,81 @@ use aws_sdk_s3::types::{
     Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
     QueueConfiguration, S3KeyFilter,
 };
+use aws_sdk_sqs::types::QueueAttributeName;
 use failberry_detectatron::handler::INCOMING;
 use failberry_detectatron::{ClipStore, ConfigSource, Detectatron, Labeler};
 
-/// A queue receiving a bucket's clip notifications.
+/// Receives of one message before the redrive policy moves it to the dead-letter queue.
+pub const MAX_RECEIVES: u32 = 3;
+/// How long a received message stays hidden: longer than one analysis takes here, short enough
+/// that a failed clip comes back within seconds.
+pub const VISIBILITY_TIMEOUT_SECS: u32 = 5;
+
+/// A queue receiving a bucket's clip notifications, and its dead-letter queue.
 #[derive(Clone, Debug)]
 pub struct ClipQueue {
     pub url: String,
     pub arn: String,
+    pub dead_letter_url: String,
 }
 
-/// Creates `queue` and points `bucket`'s ObjectCreated notifications under `incoming/` at it
-/// (the bucket must exist).
-pub async fn wire(
-    sdk: &aws_config::SdkConfig,
-    bucket: &str,
-    queue: &str,
-) -> anyhow::Result<ClipQueue> {
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let url = sqs
-        .create_queue()
-        .queue_name(queue)
+async fn create_queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    attributes: &[(QueueAttributeName, String)],
+) -> anyhow::Result<(String, String)> {
+    let mut create = sqs.create_queue().queue_name(name);
+    for (k, v) in attributes {
+        create = create.attributes(k.clone(), v);
+    }
+    let url = create
         .send()
         .await
-        .context("creating the clip queue")?
+        .with_context(|| format!("creating queue {name}"))?
         .queue_url()
         .unwrap_or_default()
         .to_string();
     let attrs = sqs
         .get_queue_attributes()
         .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .context("reading the clip queue's ARN")?;
+        .with_context(|| format!("reading queue {name}'s ARN"))?;
     let arn = attrs
         .attributes()
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
         .cloned()
-        .context("the clip queue has no ARN")?;
+        .with_context(|| format!("queue {name} has no ARN"))?;
+    Ok((url, arn))
+}
+
+/// Creates `queue` (with `<queue>-dead` as its dead-letter queue) and points `bucket`'s
+/// ObjectCreated notifications under `incoming/` at it (the bucket must exist).
+pub async fn wire(
+    sdk: &aws_config::SdkConfig,
+    bucket: &str,
+    queue: &str,
+) -> anyhow::Result<ClipQueue> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let (dead_letter_url, dead_letter_arn) =
+        create_queue(&sqs, &format!("{queue}-dead"), &[]).await?;
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": dead_letter_arn,
+        "maxReceiveCount": MAX_RECEIVES.to_string(),
+    });
+    let (url, arn) = create_queue(
+        &sqs,
+        queue,
+        &[
+            (QueueAttributeName::RedrivePolicy, redrive.to_string()),
+            (
+                QueueAttributeName::VisibilityTimeout,
+                VISIBILITY_TIMEOUT_SECS.to_string(),
+            ),
+        ],
+    )
+    .await?;
     let filter = NotificationConfigurationFilter::builder()
         .key(
             S3KeyFilter::builder()
@@ -79,7 +117,11 @@ pub async fn wire(
         .send()
         .await
         .context("configuring the bucket's notifications")?;
-    Ok(ClipQueue { url, arn })
+    Ok(ClipQueue {
+        url,
+        arn,
+        dead_letter_url,
+    })
 }
 
 /// What one poll did.
