@@ -81,8 +81,7 @@ impl S3Documents {
         match put.send().await {
             Ok(out) => Ok(out.e_tag().unwrap_or_default().to_string()),
             Err(e) => {
-                let status = e.raw_response().map(|r| r.status().as_u16());
-                if matches!(status, Some(412) | Some(409)) {
+                if lost_conditional_write(&e) {
                     Err(DocumentError::Conflict {
                         expected: if_match.unwrap_or("(none)").to_string(),
                     })
@@ -92,6 +91,17 @@ impl S3Documents {
             }
         }
     }
+}
+
+/// Whether a conditional S3 write (`If-Match`, `If-None-Match: *`) lost: 412 when the condition
+/// failed, 409 while another conditional write of the key is in flight.
+pub fn lost_conditional_write<E>(
+    e: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> bool {
+    matches!(
+        e.raw_response().map(|r| r.status().as_u16()),
+        Some(412 | 409)
+    )
 }
 
 /// One line for any AWS SDK error (every service shares `SdkError`): its code and message when

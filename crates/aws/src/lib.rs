@@ -5,7 +5,10 @@
 pub mod document;
 pub mod retry;
 
-pub use document::{describe, DocumentCache, DocumentError, DocumentSource, Fetched, S3Documents};
+pub use document::{
+    describe, lost_conditional_write, DocumentCache, DocumentError, DocumentSource, Fetched,
+    S3Documents,
+};
 
 /// A Lambda's required environment variable; the error names it (read only in `main`).
 pub fn required_env(name: &str) -> Result<String, String> {

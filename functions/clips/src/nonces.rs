@@ -9,7 +9,7 @@
 use std::future::Future;
 
 use aws_sdk_s3::primitives::ByteStream;
-use failberry_aws::describe;
+use failberry_aws::{describe, lost_conditional_write};
 
 pub trait NonceStore: Send + Sync {
     /// Consumes `nonce` for `key_id`: `true` the first time, `false` for a replay.
@@ -60,14 +60,7 @@ impl NonceStore for S3Nonces {
             .await;
         match put {
             Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.raw_response().map(|r| r.status().as_u16()),
-                    Some(412 | 409)
-                ) =>
-            {
-                Ok(false)
-            }
+            Err(e) if lost_conditional_write(&e) => Ok(false),
             Err(e) => Err(describe(&e)),
         }
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use base64::Engine;
-use failberry_aws::describe;
+use failberry_aws::{describe, lost_conditional_write};
 use failberry_proto::clips::{DonePart, Presigned};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -266,7 +266,7 @@ impl ClipStore for S3ClipStore {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if matches!(status(&e), Some(412 | 409)) => Err(StoreError::Exists),
+            Err(e) if lost_conditional_write(&e) => Err(StoreError::Exists),
             Err(e) if status(&e) == Some(404) => Err(StoreError::NoSuchUpload),
             Err(e) => Err(StoreError::Unavailable(describe(&e))),
         }

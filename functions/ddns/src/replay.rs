@@ -11,8 +11,7 @@
 
 use std::future::Future;
 
-use aws_sdk_s3::primitives::ByteStream;
-use failberry_aws::describe;
+use failberry_aws::{DocumentError, DocumentSource, Fetched, S3Documents};
 use serde::{Deserialize, Serialize};
 
 /// Who vouches for the moment a change is made.
@@ -82,33 +81,19 @@ impl S3ReplayGuard {
             prefix: prefix.into(),
         }
     }
+}
 
-    /// The mark and its ETag, `None` when no change was applied yet (or the mark expired).
-    async fn read(&self, key: &str) -> Result<Option<(i64, String)>, String> {
-        let got = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await;
-        let out = match got {
-            Ok(out) => out,
-            Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(404) => {
-                return Ok(None)
-            }
-            Err(e) => return Err(describe(&e)),
-        };
-        let etag = out.e_tag().unwrap_or_default().to_string();
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| format!("reading {key}: {e}"))?
-            .into_bytes();
-        let mark: Mark =
-            serde_json::from_slice(&bytes).map_err(|e| format!("{key} is not a mark: {e}"))?;
-        Ok(Some((mark.last_applied, etag)))
+/// The mark and its ETag, `None` when no change was applied yet (or the mark expired).
+async fn read(mark: &S3Documents) -> Result<Option<(i64, String)>, String> {
+    match mark.fetch(None).await {
+        Ok(Fetched::Document { bytes, etag }) => {
+            let read: Mark =
+                serde_json::from_slice(&bytes).map_err(|e| format!("not a replay mark: {e}"))?;
+            Ok(Some((read.last_applied, etag)))
+        }
+        Ok(Fetched::NotModified) => Err("a mark read unconditionally answered 304".into()),
+        Err(DocumentError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -116,36 +101,22 @@ impl ReplayGuard for S3ReplayGuard {
     async fn admit(&self, key_id: &str, stamp: Stamp) -> Result<Admission, String> {
         // The key id is a validated FQDN: it cannot escape the prefix.
         let key = format!("{}{key_id}/last-applied.json", self.prefix);
+        let mark = S3Documents::new(self.client.clone(), &self.bucket, key);
         for _ in 0..RACE_ATTEMPTS {
-            let current = self.read(&key).await?;
+            let current = read(&mark).await?;
             let next = match next_mark(current.as_ref().map(|(t, _)| *t), stamp) {
                 Ok(next) => next,
                 Err(last_applied) => return Ok(Admission::Replayed { last_applied }),
             };
             let body = serde_json::to_vec(&Mark { last_applied: next }).expect("a mark serialises");
-            let put = self
-                .client
-                .put_object()
-                .bucket(&self.bucket)
-                .key(&key)
-                .content_type("application/json")
-                .body(ByteStream::from(body));
-            let put = match &current {
-                Some((_, etag)) => put.if_match(etag),
-                None => put.if_none_match("*"),
-            };
-            match put.send().await {
+            // Over the ETag read, or only if there is none yet: a lost race reads again.
+            match mark
+                .put(body, current.as_ref().map(|(_, etag)| etag.as_str()))
+                .await
+            {
                 Ok(_) => return Ok(Admission::Admitted),
-                // 412: another change moved the mark since we read it; 409: one is in flight.
-                Err(e)
-                    if matches!(
-                        e.raw_response().map(|r| r.status().as_u16()),
-                        Some(412 | 409)
-                    ) =>
-                {
-                    continue
-                }
-                Err(e) => return Err(describe(&e)),
+                Err(DocumentError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.to_string()),
             }
         }
         Err(format!(
