@@ -70,19 +70,10 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The demo's story is its output; the functions' own logs would drown it.
-    let default_level = if matches!(cli.command, Command::Demo { .. }) {
-        "warn"
-    } else {
-        "info"
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| default_level.into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(e) = init_logs(&cli) {
+        eprintln!("failberry-local: {e:#}");
+        return ExitCode::FAILURE;
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -90,6 +81,32 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs go to stderr, except for the demo: its story is its output, so the functions' own log
+/// lines (JSON, as in Lambda) go to `functions.log` in its fresh working directory.
+fn init_logs(cli: &Cli) -> anyhow::Result<()> {
+    let filter =
+        || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    if let Command::Demo { workdir, .. } = &cli.command {
+        let _ = std::fs::remove_dir_all(workdir);
+        std::fs::create_dir_all(workdir)
+            .with_context(|| format!("creating {}", workdir.display()))?;
+        let path = workdir.join(story::FUNCTION_LOG);
+        let file =
+            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter())
+            .with_writer(std::sync::Mutex::new(file))
+            .init();
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    Ok(())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -101,7 +118,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "no client binary at {} (build it with `cargo build -p failberry`)",
                 client.display()
             );
-            let _ = std::fs::remove_dir_all(&workdir);
             let paths = story::DemoPaths { client, workdir };
             let ok = story::run(&cli.moto_url, &paths, &mut std::io::stdout()).await?;
             anyhow::ensure!(ok, "some demo steps did not behave");

@@ -60,6 +60,8 @@ impl Sim<'_, '_> {
             wireless_availability: None,
             wired_latency_ms: None,
             wireless_latency_ms: None,
+            wired_alarm: None,
+            wireless_alarm: None,
             answered_wired: true,
         };
         if ping_alive {
@@ -85,6 +87,15 @@ impl Sim<'_, '_> {
         let observed = observe(&self.clients, &self.zone_id, FAILOVER_NAME, at + 59, 10).await?;
         let status = decide(&observed, "model");
         minute.answered_wired = status.answer != Some(FailoverAnswer::Secondary);
+        let alarm_of = |role| {
+            status
+                .links
+                .iter()
+                .find(|l| l.role == role)
+                .and_then(|l| l.alarm_state)
+        };
+        minute.wired_alarm = alarm_of(FailoverAnswer::Primary);
+        minute.wireless_alarm = alarm_of(FailoverAnswer::Secondary);
         self.story.say(&format!(
             "   minute {:>2}: wired {:<5} wireless {:<5} → DNS answers {}",
             self.minute,

@@ -70,6 +70,9 @@ impl<'o> Story<'o> {
     }
 }
 
+/// The file, in the demo's working directory, that holds the functions' own log lines.
+pub const FUNCTION_LOG: &str = "functions.log";
+
 pub struct DemoPaths {
     /// The `failberry` client binary the stories drive.
     pub client: PathBuf,
@@ -101,8 +104,8 @@ pub async fn run(moto_url: &str, paths: &DemoPaths, out: &mut dyn Write) -> anyh
     ));
     stack.stop().await;
     story.tally(&format!(
-        "Client logs and config are in {}.",
-        paths.workdir.display()
+        "The functions' log lines are in {}; the client's logs and config are beside them.",
+        paths.workdir.join(FUNCTION_LOG).display()
     ));
     Ok(story.all_behaved())
 }
