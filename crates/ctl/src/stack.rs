@@ -128,6 +128,17 @@ mod tests {
         }
     }
 
+    /// Bucket, hosts key, ping key, API URL; or a fragment of the error.
+    type Want = Result<
+        (
+            &'static str,
+            &'static str,
+            &'static str,
+            Option<&'static str>,
+        ),
+        &'static str,
+    >;
+
     #[test]
     fn flags_then_the_stack_then_the_defaults() {
         let stack = facts(
@@ -142,12 +153,7 @@ mod tests {
             bucket: Some("flag-bucket".into()),
             ..Overrides::default()
         };
-        let cases: Vec<(
-            &str,
-            Option<&StackFacts>,
-            Overrides,
-            Result<(&str, &str, &str, Option<&str>), &str>,
-        )> = vec![
+        let cases: Vec<(&str, Option<&StackFacts>, Overrides, Want)> = vec![
             (
                 "the stack",
                 Some(&stack),

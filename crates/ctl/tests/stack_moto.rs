@@ -57,7 +57,9 @@ async fn the_stack_names_the_bucket_and_the_keys() {
         Some("https://abc123.execute-api.us-east-1.amazonaws.com")
     );
 
-    let missing = describe(&cloudformation, "no-such-stack").await.unwrap_err();
+    let missing = describe(&cloudformation, "no-such-stack")
+        .await
+        .unwrap_err();
     assert!(missing.to_string().contains("no-such-stack"), "{missing}");
 
     // The binary with nothing but the stack's name.
