@@ -1,62 +1,20 @@
+//! `failberry-ctl`: parses the command line (`cli`), finds the documents, runs the command from
+//! the library and prints its answer; errors end as one line on stderr and a non-zero exit.
+
+mod cli;
+
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
+use cli::{Cli, Command, ConfigCommand, HostCommand, TargetCommand, Where};
+use failberry_ctl::commands;
 use failberry_ctl::cost;
+use failberry_ctl::documents::{Location, S3Store};
+use failberry_ctl::hosts::NewHost;
 use failberry_ctl::observe::{observe, Clients};
+use failberry_ctl::stack::{self, Overrides};
 use failberry_ctl::status::{decide, render};
-
-/// The owner's tool: where does the home's DNS name point now, and why; what will it cost.
-#[derive(Parser)]
-#[command(version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// The failover record pair, each health check and its alarm, the last datapoints, and the
-    /// answer DNS gives.
-    Status {
-        /// Hosted zone id of the failover record.
-        #[arg(long, env = "FAILBERRY_ZONE_ID")]
-        zone_id: String,
-        /// The failover name, e.g. vpn.home.example.com.
-        #[arg(long, env = "FAILBERRY_FAILOVER_NAME")]
-        name: String,
-        /// Alarm periods of datapoints to read and show.
-        #[arg(long, default_value_t = 10)]
-        periods: u32,
-        /// Decide as of this Unix time instead of now.
-        #[arg(long)]
-        at: Option<i64>,
-        /// Print JSON instead of the table.
-        #[arg(long)]
-        json: bool,
-    },
-    /// The monthly bill of a deployment before deploying it: every item at list price and after
-    /// the always-free tiers, from the template's and the ping document's actual settings.
-    Cost {
-        /// The SAM template to price.
-        #[arg(long, default_value = "infra/template.yaml")]
-        template: std::path::PathBuf,
-        /// The ping targets document it will run.
-        #[arg(long, default_value = "infra/ping-home.sample.json")]
-        ping: std::path::PathBuf,
-        /// Camera clips a day.
-        #[arg(long, default_value_t = 50.0)]
-        clips_per_day: f64,
-        /// Seconds a clip.
-        #[arg(long, default_value_t = 30.0)]
-        clip_seconds: f64,
-        /// Print the bill as a Markdown table (as docs/cost.md shows it).
-        #[arg(long, conflicts_with = "json")]
-        markdown: bool,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-}
+use failberry_ctl::targets::NewTarget;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -101,6 +59,175 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Host { at, command } => {
+            let (sdk, store, location, api_url) = open(&at).await?;
+            let api_url = api_url.as_deref();
+            let out = match command {
+                HostCommand::Add {
+                    name,
+                    zone,
+                    zone_id,
+                    dyndns2_user,
+                    clips,
+                } => {
+                    let zone_id = match zone_id {
+                        Some(id) => id,
+                        None => zone_id_of(&sdk, &zone).await?,
+                    };
+                    let host = NewHost {
+                        name,
+                        zone,
+                        zone_id,
+                        dyndns2_user,
+                        clips,
+                    };
+                    commands::host_add(&store, &location, &host, api_url).await?
+                }
+                HostCommand::List => commands::host_list(&store, &location).await?,
+                HostCommand::Rotate {
+                    name,
+                    secret,
+                    password,
+                } => {
+                    commands::host_rotate(&store, &location, &name, secret, password, api_url)
+                        .await?
+                }
+                HostCommand::Remove { name } => {
+                    commands::host_remove(&store, &location, &name).await?
+                }
+            };
+            print!("{out}");
+            Ok(())
+        }
+        Command::Target { at, command } => {
+            let (_, store, location, _) = open(&at).await?;
+            let out = match command {
+                TargetCommand::Add {
+                    name,
+                    url,
+                    link,
+                    metrics,
+                    method,
+                    expect_status,
+                    body_contains,
+                    timeout_ms,
+                    min_cert_days,
+                    probes,
+                    headers,
+                } => {
+                    let target = NewTarget {
+                        name,
+                        url,
+                        link,
+                        method,
+                        expect_status,
+                        body_contains,
+                        timeout_ms,
+                        min_cert_days,
+                        probes,
+                        headers,
+                        metrics,
+                    };
+                    commands::target_add(&store, &location, &target).await?
+                }
+                TargetCommand::List => commands::target_list(&store, &location).await?,
+                TargetCommand::Remove { name } => {
+                    commands::target_remove(&store, &location, &name).await?
+                }
+            };
+            print!("{out}");
+            Ok(())
+        }
+        Command::Config { at, command } => {
+            let (_, store, location, _) = open(&at).await?;
+            match command {
+                ConfigCommand::Check { doc, file } => {
+                    print!(
+                        "{}",
+                        commands::config_check(&store, &location, doc, file.as_deref()).await?
+                    );
+                }
+                ConfigCommand::Pull { doc, file } => {
+                    let (note, document) =
+                        commands::config_pull(&store, &location, doc, file.as_deref()).await?;
+                    eprint!("{note}");
+                    use std::io::Write;
+                    std::io::stdout().write_all(&document)?;
+                }
+                ConfigCommand::Push {
+                    doc,
+                    file,
+                    if_match,
+                } => {
+                    print!(
+                        "{}",
+                        commands::config_push(&store, &location, doc, &file, if_match.as_deref())
+                            .await?
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The SDK, the document store and where the documents are (the stack's, unless flags say).
+async fn open(
+    at: &Where,
+) -> anyhow::Result<(aws_config::SdkConfig, S3Store, Location, Option<String>)> {
+    let sdk = aws_config::load_from_env().await;
+    let facts = match &at.stack {
+        Some(name) => {
+            Some(stack::describe(&aws_sdk_cloudformation::Client::new(&sdk), name).await?)
+        }
+        None => None,
+    };
+    let flags = Overrides {
+        bucket: at.config_bucket.clone(),
+        hosts_key: at.hosts_key.clone(),
+        ping_key: at.ping_key.clone(),
+        api_url: at.api_url.clone(),
+    };
+    let (location, api_url) = stack::resolve(facts.as_ref(), &flags)?;
+    // Path-style, so that the emulator on 127.0.0.1 answers too.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let store = S3Store {
+        client: s3,
+        bucket: location.bucket.clone(),
+    };
+    Ok((sdk, store, location, api_url))
+}
+
+/// The hosted zone id of `zone`, by its exact name.
+async fn zone_id_of(sdk: &aws_config::SdkConfig, zone: &str) -> anyhow::Result<String> {
+    let wanted = format!("{}.", zone.trim_end_matches('.').to_ascii_lowercase());
+    let out = aws_sdk_route53::Client::new(sdk)
+        .list_hosted_zones_by_name()
+        .dns_name(&wanted)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "looking up zone {zone}: {}",
+                aws_sdk_route53::error::DisplayErrorContext(e)
+            )
+        })?;
+    let ids: Vec<&str> = out
+        .hosted_zones()
+        .iter()
+        .filter(|z| z.name().eq_ignore_ascii_case(&wanted))
+        .map(|z| z.id().trim_start_matches("/hostedzone/"))
+        .collect();
+    match ids.as_slice() {
+        [id] => Ok(id.to_string()),
+        [] => anyhow::bail!("no hosted zone named {zone} in Route 53; pass --zone-id"),
+        _ => anyhow::bail!(
+            "several hosted zones are named {zone} (private and public?); pass --zone-id"
+        ),
     }
 }
 

@@ -11,6 +11,8 @@ use http::{HeaderName, HeaderValue, Method};
 use serde::Deserialize;
 use url::Url;
 
+use crate::metrics::MetricName;
+
 pub const DEFAULT_TIMEOUT_MS: u64 = 5_000;
 pub const MIN_TIMEOUT_MS: u64 = 100;
 pub const MAX_TIMEOUT_MS: u64 = 30_000;
@@ -25,6 +27,9 @@ pub const MAX_NAME_LEN: usize = 64;
 /// At most this much of a response body is read by a probe: enough for a substring check, and a
 /// huge page cannot exhaust the function's memory. A `body_contains` may be half of it.
 pub const BODY_CAP: usize = 64 * 1024;
+/// The `Target` dimension value of the one aggregate `Availability` metric that the targets
+/// without their own carry (see `cadence`); no target may take this name.
+pub const AGGREGATE_TARGET: &str = "sites";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +61,10 @@ struct RawTarget {
     min_cert_days: Option<i64>,
     #[serde(default)]
     probes: Option<u32>,
+    #[serde(default)]
+    link: bool,
+    #[serde(default)]
+    metrics: Vec<MetricName>,
 }
 
 /// `"200-299"`, `"301"` or `301`.
@@ -104,6 +113,10 @@ pub struct Target {
     /// Only for `https`: fewer days of certificate validity than this marks the target down.
     pub min_cert_days: Option<i64>,
     pub probes: u32,
+    /// A failover link: an alarm watches its `Availability`, published every run.
+    pub link: bool,
+    /// Metrics opted into every run, beyond the cheap defaults (`cadence`).
+    pub metrics: Vec<MetricName>,
 }
 
 impl Target {
@@ -204,6 +217,11 @@ const RESERVED_HEADERS: &[&str] = &["content-length", "transfer-encoding", "conn
 
 fn check_target(raw: RawTarget) -> Result<Target, String> {
     check_name(&raw.name)?;
+    if raw.name == AGGREGATE_TARGET {
+        return Err(format!(
+            "name {AGGREGATE_TARGET:?} is the aggregate availability's; choose another"
+        ));
+    }
     let url = Url::parse(&raw.url).map_err(|e| format!("url {:?}: {e}", raw.url))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
@@ -294,6 +312,8 @@ fn check_target(raw: RawTarget) -> Result<Target, String> {
         headers,
         min_cert_days,
         probes,
+        link: raw.link,
+        metrics: raw.metrics,
     })
 }
 
@@ -448,6 +468,23 @@ mod tests {
                 Err("targets[1] (\"f\"): the name is listed twice"),
             ),
             (
+                "the aggregate's name",
+                doc(r#"{"name": "sites", "url": "http://a.example/"}"#),
+                Err("aggregate availability"),
+            ),
+            (
+                "unknown metric opt-in",
+                doc(r#"{"name": "f", "url": "http://a.example/", "metrics": ["Jitter"]}"#),
+                Err("unknown variant `Jitter`"),
+            ),
+            (
+                "link and opt-ins",
+                doc(
+                    r#"{"name": "f", "url": "https://a.example/", "link": true, "metrics": ["Latency", "CertDaysLeft"]}"#,
+                ),
+                Ok(()),
+            ),
+            (
                 "zero concurrency",
                 r#"{"targets": [], "concurrency": 0}"#.into(),
                 Err("concurrency 0"),
@@ -496,6 +533,7 @@ mod tests {
         );
         assert_eq!(t.timeout, Duration::from_millis(DEFAULT_TIMEOUT_MS));
         assert_eq!((t.probes, t.min_cert_days, t.is_https()), (1, None, false));
+        assert_eq!((t.link, t.metrics.len()), (false, 0), "no link, no opt-in");
     }
 
     #[test]

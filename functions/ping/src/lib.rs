@@ -1,8 +1,10 @@
 //! The ping function: an EventBridge-scheduled Lambda that probes the home links and any other
 //! site over HTTP(S), times each phase, judges each probe, and publishes `Availability`,
 //! `Latency`, `StatusCode` and `CertDaysLeft` in namespace `Failberry/Ping` (dimension
-//! `Target`), by PutMetricData or as Embedded Metric Format lines. `main.rs` only wires the
-//! runtime; the run lives in `service`, the decisions in `config`, `verdict` and `metrics`, and
+//! `Target`), by PutMetricData or as Embedded Metric Format lines, each as often as `cadence`
+//! says (cheap by default: the links' availability every run, the sites' folded into one
+//! aggregate, the rest by opt-in or when unexpected). `main.rs` only wires the runtime; the run
+//! lives in `service`, the decisions in `config`, `verdict`, `cadence` and `metrics`, and
 //! every outside service behind `DocumentSource`, `MetricSink` and `Clock`.
 //!
 //! The modules are private: the crate exports the handler (`Ping`, `AwsPing`), its traits and
@@ -10,6 +12,7 @@
 //! drive against real local servers). A run's two halves, `Ping::probe` and `Ping::publish`, are
 //! the seam for callers that time them apart (the bench).
 
+mod cadence;
 mod cloudwatch;
 mod config;
 mod emf;
@@ -19,8 +22,9 @@ mod service;
 mod summary;
 mod verdict;
 
+pub use cadence::{cadence, series, Cadence, Series};
 pub use cloudwatch::CloudWatchSink;
-pub use config::{Emit, PingConfig, Target};
+pub use config::{Emit, PingConfig, Target, AGGREGATE_TARGET};
 pub use emf::EmfSink;
 pub use metrics::{
     Delivery, Lost, MetricName, MetricSink, RunMetrics, TargetMetrics, MAX_DATUMS_PER_REQUEST,

@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::time::{Instant, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use failberry_failover::link::{DIMENSION, NAMESPACE};
 
@@ -18,7 +18,7 @@ pub const MAX_VALUES_PER_DATUM: usize = 150;
 /// Room for the parts of a request that are not datums (action, version, namespace, headers).
 const REQUEST_OVERHEAD_BYTES: usize = 4_096;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum MetricName {
     /// 1 per probe that found the target up, 0 per probe that did not. Its per-minute Average is
     /// the link's health: several probes per run make one lost probe a dip, not an outage.

@@ -10,6 +10,7 @@ use aws_sdk_cloudwatch::primitives::{DateTime, DateTimeFormat};
 use failberry_aws::{DocumentCache, DocumentError, DocumentSource, S3Documents};
 use lambda_runtime::LambdaEvent;
 
+use crate::cadence::select;
 use crate::cloudwatch::CloudWatchSink;
 use crate::config::{Emit, PingConfig, Target};
 use crate::emf::EmfSink;
@@ -158,9 +159,11 @@ impl<S: DocumentSource, A: MetricSink, E: MetricSink, K: Clock> Ping<S, A, E, K>
             .zip(&observations)
             .map(|(t, obs)| report(t, obs, now_secs))
             .collect();
+        // What CloudWatch gets is the cheap selection (`cadence`); the summary keeps every sample.
+        let pairs: Vec<(&Target, &TargetReport)> = config.targets.iter().zip(&targets).collect();
         let metrics = RunMetrics {
             timestamp: now,
-            targets: targets.iter().map(TargetReport::metrics).collect(),
+            targets: select(&pairs, now_secs),
         };
         Ok(Probed {
             emit: config.emit,
@@ -222,7 +225,8 @@ fn report(target: &Target, observations: &[Observation], now: i64) -> TargetRepo
 }
 
 impl TargetReport {
-    /// The run's samples for this target: one per probe.
+    /// Every sample of the run for this target, one per probe (what is published of them is
+    /// `cadence::select`'s choice).
     pub fn metrics(&self) -> TargetMetrics {
         TargetMetrics {
             target: self.name.clone(),

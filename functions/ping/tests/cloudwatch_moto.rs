@@ -69,8 +69,8 @@ async fn datapoints_of_a_run_read_back_as_an_alarm_sees_them() {
     let (up, down) = (format!("site-{suffix}"), format!("wired-{suffix}"));
     let doc = format!(
         r#"{{"targets": [
-            {{"name": "{up}", "url": "{}", "probes": 3}},
-            {{"name": "{down}", "url": "http://{closed}/", "probes": 2}}
+            {{"name": "{up}", "url": "{}", "probes": 3, "metrics": ["Availability", "Latency", "StatusCode"]}},
+            {{"name": "{down}", "url": "http://{closed}/", "probes": 2, "link": true}}
         ]}}"#,
         site.url("http")
     );

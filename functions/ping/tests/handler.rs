@@ -115,14 +115,16 @@ async fn a_scheduled_event_probes_every_target_and_publishes_one_run() {
     let ok = http_server(answer(200, "ok")).await;
     let broken = http_server(answer(503, "down")).await;
     let closed = closed_port().await;
-    let app = app(vec![Ok(doc(
+    let document = doc(
         &[
             ("site", ok.url("http")),
             ("broken", broken.url("http")),
             ("wired", format!("http://{closed}/")),
         ],
         "",
-    ))]);
+    )
+    .replace(r#""name": "wired","#, r#""name": "wired", "link": true,"#);
+    let app = app(vec![Ok(document)]);
 
     let summary = app
         .handle(scheduled_event())
@@ -153,22 +155,40 @@ async fn a_scheduled_event_probes_every_target_and_publishes_one_run() {
         SystemTime::UNIX_EPOCH + CLOCK,
         "metrics follow the clock"
     );
-    let by_name = |n: &str| run.targets.iter().find(|t| t.target == n).unwrap();
-    assert_eq!(by_name("site").availability, vec![1.0]);
-    assert_eq!(by_name("broken").availability, vec![0.0]);
-    assert_eq!(by_name("broken").status_code, vec![503.0]);
+    let by_name = |n: &str| run.targets.iter().find(|t| t.target == n);
+    let published: Vec<&str> = run.targets.iter().map(|t| t.target.as_str()).collect();
     assert_eq!(
-        by_name("broken").latency_ms.len(),
-        1,
-        "a response came: its latency counts"
+        published,
+        vec!["broken", "wired", "sites"],
+        "the healthy site publishes nothing of its own (cheap defaults)"
     );
-    let wired = by_name("wired");
-    assert_eq!(wired.availability, vec![0.0]);
+    let sites = by_name("sites").unwrap();
+    assert_eq!(
+        sites.availability,
+        vec![1.0, 0.0],
+        "the sites' up/down, folded into one aggregate"
+    );
+    let broken = by_name("broken").unwrap();
+    assert_eq!(
+        broken.status_code,
+        vec![503.0],
+        "an unexpected status is published"
+    );
+    assert!(
+        broken.availability.is_empty() && broken.latency_ms.is_empty(),
+        "no per-site availability nor latency without an opt-in"
+    );
+    let wired = by_name("wired").unwrap();
+    assert_eq!(wired.availability, vec![0.0], "a link's own availability");
     assert!(
         wired.latency_ms.is_empty() && wired.status_code.is_empty(),
         "no response: no latency to drag the average down, no status"
     );
     assert!(wired.values(MetricName::CertDaysLeft).is_empty());
+    assert!(
+        summary.targets[1].latency_ms.is_some(),
+        "the summary (the logs) keeps the latency nobody publishes"
+    );
 
     let json = serde_json::to_value(&summary).unwrap();
     let wired = &json["targets"][2];
@@ -177,7 +197,7 @@ async fn a_scheduled_event_probes_every_target_and_publishes_one_run() {
     assert_eq!(wired["error"], "connect");
     assert!(wired["phases"]["dns_ms"].is_null());
     assert!(json["targets"][0]["phases"]["first_byte_ms"].is_number());
-    assert_eq!(json["metrics"]["datapoints"], 7);
+    assert_eq!(json["metrics"]["datapoints"], 4);
 }
 
 #[tokio::test]
@@ -196,7 +216,7 @@ async fn emit_emf_sends_the_run_to_the_emf_sink() {
 async fn several_probes_make_one_datapoint_of_several_values() {
     let ok = http_server(answer(200, "ok")).await;
     let app = app(vec![Ok(format!(
-        r#"{{"targets": [{{"name": "wired", "url": "{}", "probes": 3}}]}}"#,
+        r#"{{"targets": [{{"name": "wired", "url": "{}", "probes": 3, "link": true}}]}}"#,
         ok.url("http")
     ))]);
     let summary = app.handle(scheduled_event()).await.unwrap();

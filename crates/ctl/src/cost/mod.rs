@@ -1,6 +1,7 @@
 //! The monthly bill of a deployment, item by item, from list prices and a usage estimate: once at
 //! list price and once after the always-free tiers. Pure arithmetic; `usage` derives the estimate
 //! from the template and the config documents, so the bill follows the settings actually deployed.
+//! (Just over 400 lines: one `line` call per bill item, and its tests.)
 
 pub mod usage;
 
@@ -18,6 +19,7 @@ pub struct Prices {
     pub custom_metric_month: f64,
     pub put_metric_data_request: f64,
     pub alarm_month: f64,
+    pub composite_alarm_month: f64,
     pub dashboard_month: f64,
     pub log_ingest_gb: f64,
     pub log_storage_gb_month: f64,
@@ -41,6 +43,7 @@ pub const LIST_PRICES: Prices = Prices {
     custom_metric_month: 0.30,
     put_metric_data_request: 0.01 / 1e3,
     alarm_month: 0.10,
+    composite_alarm_month: 0.50,
     dashboard_month: 3.00,
     log_ingest_gb: 0.50,
     log_storage_gb_month: 0.03,
@@ -174,11 +177,20 @@ pub fn bill(u: &Usage, p: &Prices, free: &FreeTier) -> Bill {
             p.put_metric_data_request,
         ),
     );
+    let composite = u.composite_alarms as f64 * p.composite_alarm_month;
     line(
         "CloudWatch alarms",
-        format!("{} standard-resolution alarms", u.alarms),
-        u.alarms as f64 * p.alarm_month,
-        charged(u.alarms as f64, free.alarms, p.alarm_month),
+        if u.composite_alarms > 0 {
+            format!(
+                "{} standard-resolution alarms, {} composite",
+                u.alarms, u.composite_alarms
+            )
+        } else {
+            format!("{} standard-resolution alarms", u.alarms)
+        },
+        u.alarms as f64 * p.alarm_month + composite,
+        // The free alarms are standard ones; composite alarms have no free tier.
+        charged(u.alarms as f64, free.alarms, p.alarm_month) + composite,
     );
     line(
         "CloudWatch dashboards",
@@ -289,8 +301,8 @@ pub fn price_files(
     };
     let template: serde_norway::Value = serde_norway::from_str(&read(template)?)
         .with_context(|| format!("{} is not YAML", template.display()))?;
-    let ping: serde_json::Value = serde_json::from_str(&read(ping)?)
-        .with_context(|| format!("{} is not JSON", ping.display()))?;
+    let ping = failberry_ping::PingConfig::parse(read(ping)?.as_bytes())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", ping.display()))?;
     let usage = usage::from_template(&template, &ping, home)?;
     Ok(bill(&usage, &LIST_PRICES, &ALWAYS_FREE))
 }

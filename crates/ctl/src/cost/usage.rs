@@ -2,7 +2,9 @@
 //! functions, schedules, alarms, health checks, keys, dashboards), what it is told to do (the ping
 //! document's targets) and a home's habits (`HomeProfile`: clips a day, how long, how often the Pi
 //! asks for its address). Durations are the figures `make bench` measured, named where they are set.
+//! (Over 400 lines through its tests: the code is some 300 lines.)
 
+use failberry_ping::{series, Cadence, Emit, PingConfig};
 use serde_norway::Value;
 
 /// One function's month.
@@ -28,6 +30,7 @@ pub struct Usage {
     pub custom_metric_months: f64,
     pub put_metric_data_requests: f64,
     pub alarms: u32,
+    pub composite_alarms: u32,
     pub dashboards: u32,
     pub log_ingest_gb: f64,
     pub log_storage_gb: f64,
@@ -60,6 +63,9 @@ pub struct HomeProfile {
     pub dns_queries: f64,
     /// Failover emails (a link alarm changing state).
     pub alarm_emails: f64,
+    /// Hours a month in which a target answers with a status it does not expect (each such
+    /// hour bills its `StatusCode` metric): 1 % of the month by default.
+    pub unexpected_status_hours: f64,
 }
 
 impl Default for HomeProfile {
@@ -73,12 +79,14 @@ impl Default for HomeProfile {
             myip_interval_secs: 60.0,
             dns_queries: 100_000.0,
             alarm_emails: 20.0,
+            unexpected_status_hours: 7.2,
         }
     }
 }
 
 const SECONDS_A_MONTH: f64 = 30.0 * 86_400.0;
 const DAYS_A_MONTH: f64 = 30.0;
+const HOURS_A_MONTH: f64 = 24.0 * DAYS_A_MONTH;
 
 /// Average billed milliseconds of one invocation, as `make bench` measured them (release
 /// bootstraps, warm): ddns answers `/v1/myip` in ~2 ms and an update in ~14 ms (mostly the
@@ -104,25 +112,24 @@ fn log_bytes_per_invocation(function: &str, ping_targets: usize) -> f64 {
     }
 }
 
-/// The metrics a ping target publishes, per its document entry: `Availability` always,
-/// `Latency` and `StatusCode` when a response comes, `CertDaysLeft` for https.
-fn metrics_of_target(target: &serde_json::Value) -> f64 {
-    let https = target["url"]
-        .as_str()
-        .is_some_and(|u| u.starts_with("https://"));
-    if https {
-        4.0
-    } else {
-        3.0
-    }
+/// Metric-months of one series (a target × metric name, or the aggregate) published at `cadence`
+/// by a ping that runs `ping_runs` times a month: CloudWatch bills a custom metric for each hour
+/// it is published in.
+fn metric_months(cadence: Cadence, ping_runs: f64, home: &HomeProfile) -> f64 {
+    let hours = match cadence {
+        Cadence::EveryRun => ping_runs.min(HOURS_A_MONTH),
+        // The run of the first minute of each UTC day.
+        Cadence::Daily => DAYS_A_MONTH.min(ping_runs),
+        Cadence::WhenUnexpected => home.unexpected_status_hours,
+        Cadence::InAggregate | Cadence::Never => 0.0,
+    };
+    hours / HOURS_A_MONTH
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum UsageError {
     #[error("the template has no Resources")]
     NoResources,
-    #[error("the ping document has no targets list")]
-    NoTargets,
     #[error("function {0}: no measured duration known for it (add it to cost::usage)")]
     UnknownFunction(String),
 }
@@ -130,13 +137,13 @@ pub enum UsageError {
 /// The month's usage of `template` (SAM YAML, parsed) running `ping` (the ping document).
 pub fn from_template(
     template: &Value,
-    ping: &serde_json::Value,
+    ping: &PingConfig,
     home: &HomeProfile,
 ) -> Result<Usage, UsageError> {
     let resources = template["Resources"]
         .as_mapping()
         .ok_or(UsageError::NoResources)?;
-    let targets = ping["targets"].as_array().ok_or(UsageError::NoTargets)?;
+    let targets = &ping.targets;
     let by_type = |kind: &str| resources.iter().filter(|(_, r)| r["Type"] == kind).count() as u32;
     let clips_a_month = home.clips_per_day * DAYS_A_MONTH;
     let myip_calls = SECONDS_A_MONTH / home.myip_interval_secs;
@@ -190,19 +197,30 @@ pub fn from_template(
     let analysed = runs_of("Lambda: detectatron");
     usage.api_requests = runs_of("Lambda: ddns") + clip_calls;
 
-    // Metrics are prorated by the hour published; the ping publishes every run, so all month.
-    usage.custom_metric_months = targets.iter().map(metrics_of_target).sum();
-    if ping["emit"] != "emf" {
+    // Metrics are prorated by the hour they are published in; the ping document's cadences
+    // (failberry_ping::cadence) say which hours.
+    usage.custom_metric_months = series(ping)
+        .iter()
+        .map(|s| metric_months(s.cadence, ping_runs, home))
+        .sum();
+    if ping.emit == Emit::Api {
         // One call a run carries every target's datums (up to 1,000 a request).
         usage.put_metric_data_requests = ping_runs;
     }
     usage.alarms = by_type("AWS::CloudWatch::Alarm");
+    usage.composite_alarms = by_type("AWS::CloudWatch::CompositeAlarm");
     usage.dashboards = by_type("AWS::CloudWatch::Dashboard");
     usage.health_checks = by_type("AWS::Route53::HealthCheck");
     usage.kms_keys = by_type("AWS::KMS::Key");
     usage.log_ingest_gb = log_bytes / 1e9;
-    // Retention of two weeks keeps about half a month's ingestion stored.
-    usage.log_storage_gb = usage.log_ingest_gb / 2.0;
+    // A log group keeps `RetentionInDays` of ingestion (the longest one set; two weeks when none).
+    let retention_days = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::Logs::LogGroup")
+        .filter_map(|r| r["Properties"]["RetentionInDays"].as_u64())
+        .max()
+        .unwrap_or(14) as f64;
+    usage.log_storage_gb = usage.log_ingest_gb * retention_days.min(DAYS_A_MONTH) / DAYS_A_MONTH;
     usage.dns_queries = home.dns_queries;
 
     if clip_calls > 0.0 {
@@ -218,14 +236,34 @@ pub fn from_template(
     if usage.kms_keys > 0 {
         usage.kms_requests = myip_calls / 10.0 + ping_runs / 10.0;
     }
-    if analysed > 0.0 {
-        // The event source mapping's long polls (5 pollers, 20 s waits) plus one message a clip.
-        usage.sqs_requests = 5.0 * 3.0 * SECONDS_A_MONTH / 60.0 + clips_a_month * 2.0;
+    // Each SQS event source mapping long-polls all month (5 pollers, 20 s waits); each clip is
+    // a message sent, received and deleted.
+    let pollers = sqs_event_sources(resources) as f64;
+    usage.sqs_requests = pollers * 5.0 * 3.0 * SECONDS_A_MONTH / 60.0;
+    if pollers > 0.0 {
+        usage.sqs_requests += clips_a_month * 3.0;
     }
     if by_type("AWS::SNS::Topic") > 0 {
         usage.sns_emails = home.alarm_emails;
     }
     Ok(usage)
+}
+
+/// Event source mappings polling SQS: the `SQS` events of functions and the plain
+/// `AWS::Lambda::EventSourceMapping`s (which may poll other sources: counted alike).
+fn sqs_event_sources(resources: &serde_norway::Mapping) -> usize {
+    let events = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::Serverless::Function")
+        .filter_map(|r| r["Properties"]["Events"].as_mapping())
+        .flat_map(|events| events.values())
+        .filter(|e| e["Type"] == "SQS")
+        .count();
+    let mappings = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::Lambda::EventSourceMapping")
+        .count();
+    events + mappings
 }
 
 /// Runs a month of a function's schedule events (`rate(N minute[s]|hour[s])`).
@@ -284,9 +322,12 @@ Resources:
     #[test]
     fn usage_follows_the_template_and_the_targets() {
         let template: Value = serde_norway::from_str(TEMPLATE).unwrap();
-        let ping = serde_json::json!({"emit": "api", "targets": [
-            {"name": "wired", "url": "http://203.0.113.7:9000/"},
-            {"name": "blog", "url": "https://blog.example.com/"}]});
+        let ping = PingConfig::parse(
+            br#"{"emit": "api", "targets": [
+            {"name": "wired", "url": "http://203.0.113.7:9000/", "link": true},
+            {"name": "blog", "url": "https://blog.example.com/"}]}"#,
+        )
+        .unwrap();
         let home = HomeProfile::default();
         let u = from_template(&template, &ping, &home).unwrap();
         let ping_fn = u
@@ -301,21 +342,32 @@ Resources:
             .find(|f| f.name == "Lambda: detectatron")
             .unwrap();
         assert_eq!((detect.invocations, detect.memory_mb), (1_500.0, 512));
-        assert_eq!(
-            u.custom_metric_months,
-            3.0 + 4.0,
-            "http target 3, https target 4"
+        // Every 5 minutes is still every hour: the link's availability and the aggregate bill
+        // all month, the blog's certificate days one hour a day, the status codes their
+        // troubled hours.
+        let want = 2.0 + 30.0 / 720.0 + 2.0 * 7.2 / 720.0;
+        assert!(
+            (u.custom_metric_months - want).abs() < 1e-9,
+            "{} metric-months, want {want}",
+            u.custom_metric_months
         );
         assert_eq!(u.put_metric_data_requests, 8_640.0, "one call a run");
         assert_eq!((u.alarms, u.health_checks, u.kms_keys), (2, 1, 1));
         assert_eq!(u.rekognition_images, 1_500.0);
 
-        let emf = serde_json::json!({"emit": "emf", "targets": []});
+        let emf = PingConfig::parse(br#"{"emit": "emf", "targets": []}"#).unwrap();
         assert_eq!(
             from_template(&template, &emf, &home)
                 .unwrap()
                 .put_metric_data_requests,
             0.0
+        );
+        assert_eq!(
+            from_template(&template, &emf, &home)
+                .unwrap()
+                .custom_metric_months,
+            0.0,
+            "no target, no metric"
         );
         let unknown: Value =
             serde_norway::from_str("Resources: {X: {Type: AWS::Serverless::Function}}").unwrap();
@@ -337,5 +389,85 @@ Resources:
         for (expr, want) in cases {
             assert_eq!(rate_seconds(expr), want, "{expr}");
         }
+    }
+
+    #[test]
+    fn metric_months_by_cadence() {
+        let home = HomeProfile::default();
+        let every_minute = 43_200.0;
+        let cases = [
+            ("every run", Cadence::EveryRun, every_minute, 1.0),
+            (
+                "every run of an hourly schedule",
+                Cadence::EveryRun,
+                720.0,
+                1.0,
+            ),
+            (
+                "every run of a daily schedule",
+                Cadence::EveryRun,
+                30.0,
+                1.0 / 24.0,
+            ),
+            (
+                "daily: one hour a day",
+                Cadence::Daily,
+                every_minute,
+                1.0 / 24.0,
+            ),
+            (
+                "when unexpected: 1 % of hours",
+                Cadence::WhenUnexpected,
+                every_minute,
+                0.01,
+            ),
+            ("in the aggregate", Cadence::InAggregate, every_minute, 0.0),
+            ("never", Cadence::Never, every_minute, 0.0),
+        ];
+        for (name, cadence, runs, want) in cases {
+            let got = metric_months(cadence, runs, &home);
+            assert!((got - want).abs() < 1e-9, "{name}: {got}, want {want}");
+        }
+    }
+
+    #[test]
+    fn the_templates_extra_resources_are_counted() {
+        let template: Value = serde_norway::from_str(
+            r#"
+Resources:
+  DetectatronFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Clips: { Type: SQS, Properties: { Queue: !GetAtt ClipQueue.Arn } }
+  ClipQueue: { Type: AWS::SQS::Queue }
+  Dashboard: { Type: AWS::CloudWatch::Dashboard }
+  Topic: { Type: AWS::SNS::Topic }
+  Key: { Type: AWS::KMS::Key }
+  Rollback: { Type: AWS::CloudWatch::Alarm }
+  Both: { Type: AWS::CloudWatch::CompositeAlarm }
+  Logs: { Type: AWS::Logs::LogGroup, Properties: { RetentionInDays: 7 } }
+"#,
+        )
+        .unwrap();
+        let ping = PingConfig::parse(br#"{"targets": []}"#).unwrap();
+        let home = HomeProfile::default();
+        let u = from_template(&template, &ping, &home).unwrap();
+        assert_eq!(
+            (
+                u.dashboards,
+                u.sns_emails,
+                u.kms_keys,
+                u.alarms,
+                u.composite_alarms
+            ),
+            (1, home.alarm_emails, 1, 1, 1)
+        );
+        assert_eq!(
+            u.sqs_requests,
+            648_000.0 + 1_500.0 * 3.0,
+            "polls and messages"
+        );
+        assert!((u.log_storage_gb - u.log_ingest_gb * 7.0 / 30.0).abs() < 1e-12);
     }
 }

@@ -242,8 +242,8 @@ async fn set_up_links(
     let targets = serde_json::json!({
         "concurrency": 8, "emit": "api",
         "targets": [
-            {"name": "wired", "url": format!("http://{wired_listen}/"), "timeout_ms": 1000, "probes": PROBES_PER_RUN},
-            {"name": "wireless", "url": format!("http://{wireless_listen}/"), "timeout_ms": 1000, "probes": PROBES_PER_RUN},
+            {"name": "wired", "url": format!("http://{wired_listen}/"), "timeout_ms": 1000, "probes": PROBES_PER_RUN, "link": true},
+            {"name": "wireless", "url": format!("http://{wireless_listen}/"), "timeout_ms": 1000, "probes": PROBES_PER_RUN, "link": true},
         ]
     });
     stack
