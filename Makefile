@@ -15,7 +15,7 @@ ARCH_TRIPLE := $(if $(filter x86_64,$(ARCH)),x86_64,aarch64)-unknown-linux-gnu
 export SAM_CLI_TELEMETRY := 0
 SAM := $(VENV)/bin/sam
 
-.PHONY: help demo test serve bench build check-deploy client cost lint deploy clean
+.PHONY: help demo test serve bench build check-template check-deploy client cost lint deploy clean
 
 help:
 	@echo "make demo    the DDNS and failover stories end to end on a local stack (moto, no AWS account)"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench   cold start, memory and latency figures beside a baseline (installs nginx, wrk)"
 	@echo "make build   sam build: the four functions' release bootstraps (ARCH=arm64 or x86_64)"
 	@echo "make client  the Pi client as shipped: small, static (run it on the Pi, or copy the binary)"
+	@echo "make check-deploy  the template's linters and an arm64 sam build (slow: not in make test)"
 	@echo "make cost    the monthly bill of infra/template.yaml at the home scale, item by item"
 	@echo "make deploy  sam build + sam deploy with samconfig.toml's parameters (needs AWS credentials)"
 
@@ -47,7 +48,7 @@ test: $(VENV)/.dev-installed
 	trap 'scripts/moto stop test' EXIT; \
 	echo "moto on $$url"; \
 	FAILBERRY_MOTO_URL=$$url $(CARGO) test --workspace
-	$(MAKE) check-deploy
+	$(MAKE) check-template
 	@echo "make test: all passed"
 
 demo: $(VENV)/.dev-installed
@@ -87,11 +88,16 @@ build: $(VENV)/.build-installed
 		--parameter-overrides Architecture=$(ARCH)
 	@for f in .aws-sam/build/*/bootstrap; do echo "$$f ($$(du -h $$f | cut -f1))"; done
 
-# The template as a real deploy would meet it: cfn-lint with AWS's serverless rules, checkov, and
-# an arm64 `sam build` whose bootstraps are checked to be arm64 ELF files.
-check-deploy: $(VENV)/.build-installed
+# The template as a real deploy would meet it: cfn-lint with AWS's serverless rules and checkov
+# (seconds; run by `make test`).
+check-template: $(VENV)/.build-installed
 	$(VENV)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- infra/template.yaml
 	$(VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f infra/template.yaml
+
+# The template checks plus an arm64 `sam build` whose bootstraps are checked to be arm64 ELF
+# files. Not part of `make test`: four cold release builds (thin LTO, one codegen unit, aws-lc and
+# openh264 compiled for aarch64) take longer than the rest of the suite (docs/deploy.md).
+check-deploy: check-template
 	$(MAKE) build ARCH=arm64
 	@set -e; n=0; for f in .aws-sam/build/*Function/bootstrap; do \
 		machine=$$(od -An -tu2 -j18 -N2 "$$f" | tr -d ' '); \
