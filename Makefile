@@ -9,26 +9,33 @@ export RUN_DIR := $(CURDIR)/.run
 # statically linked, so it needs no particular glibc on the Pi.
 HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 CLIENT := target/$(HOST_TRIPLE)/pi/failberry
+# The Lambda functions' CPU for `make build`: samconfig.toml's Architecture, which deploys it.
+ARCH ?= $(or $(shell sed -n 's/^ *"Architecture=\([a-z0-9_]*\)".*/\1/p' samconfig.toml),arm64)
+ARCH_TRIPLE := $(if $(filter x86_64,$(ARCH)),x86_64,aarch64)-unknown-linux-gnu
+export SAM_CLI_TELEMETRY := 0
+SAM := $(VENV)/bin/sam
 
-.PHONY: help demo test serve bench build client cost lint deploy clean
+.PHONY: help demo test serve bench build check-template check-deploy client cost lint deploy clean
 
 help:
 	@echo "make demo    the DDNS and failover stories end to end on a local stack (moto, no AWS account)"
 	@echo "make test    every test: unit, integration against moto, real ddclient, template checks"
 	@echo "make serve   the local stack on 127.0.0.1:$(PORT) until Ctrl-C (PORT= to change)"
 	@echo "make bench   cold start, memory and latency figures beside a baseline (installs nginx, wrk)"
-	@echo "make build   release arm64 Lambda bootstraps (cargo-lambda)"
+	@echo "make build   sam build: the four functions' release bootstraps (ARCH=arm64 or x86_64)"
 	@echo "make client  the Pi client as shipped: small, static (run it on the Pi, or copy the binary)"
+	@echo "make check-deploy  the template's linters and an arm64 sam build (slow: not in make test)"
 	@echo "make cost    the monthly bill of infra/template.yaml at the home scale, item by item"
-	@echo "make deploy  sam deploy of infra/template.yaml (needs AWS credentials and the SAM CLI)"
+	@echo "make deploy  sam build + sam deploy with samconfig.toml's parameters (needs AWS credentials)"
 
 $(VENV)/.dev-installed: requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-$(VENV)/.build-installed: requirements-build.txt | $(VENV)/.dev-installed
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-build.txt
+# Both lists in one resolution, so the SAM CLI's and checkov's dependencies keep moto's working.
+$(VENV)/.build-installed: requirements-build.txt requirements-dev.txt | $(VENV)/.dev-installed
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-build.txt
 	touch $@
 
 test: $(VENV)/.dev-installed
@@ -41,7 +48,7 @@ test: $(VENV)/.dev-installed
 	trap 'scripts/moto stop test' EXIT; \
 	echo "moto on $$url"; \
 	FAILBERRY_MOTO_URL=$$url $(CARGO) test --workspace
-	$(VENV)/bin/cfn-lint infra/template.yaml
+	$(MAKE) check-template
 	@echo "make test: all passed"
 
 demo: $(VENV)/.dev-installed
@@ -73,9 +80,31 @@ client:
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --profile pi --target $(HOST_TRIPLE) -p failberry --bin failberry
 	@echo "the Pi client: $(CLIENT) ($$(du -h $(CLIENT) | cut -f1))"
 
+# `sam build` of infra/template.yaml: cargo-lambda (and zig, to link for the other CPU) from the
+# .venv build each function's release `bootstrap` into .aws-sam/build, no Docker.
 build: $(VENV)/.build-installed
-	rustup target add aarch64-unknown-linux-gnu
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/cargo-lambda lambda build --release --arm64 -p failberry-ddns --lambda-dir target/lambda -p failberry-ping
+	rustup target add $(ARCH_TRIPLE)
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(SAM) build --config-file $(CURDIR)/samconfig.toml \
+		--parameter-overrides Architecture=$(ARCH)
+	@for f in .aws-sam/build/*/bootstrap; do echo "$$f ($$(du -h $$f | cut -f1))"; done
+
+# The template as a real deploy would meet it: cfn-lint with AWS's serverless rules and checkov
+# (seconds; run by `make test`).
+check-template: $(VENV)/.build-installed
+	$(VENV)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- infra/template.yaml
+	$(VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f infra/template.yaml
+
+# The template checks plus an arm64 `sam build` whose bootstraps are checked to be arm64 ELF
+# files. Not part of `make test`: four cold release builds (thin LTO, one codegen unit, aws-lc and
+# openh264 compiled for aarch64) take longer than the rest of the suite (docs/deploy.md).
+check-deploy: check-template
+	$(MAKE) build ARCH=arm64
+	@set -e; n=0; for f in .aws-sam/build/*Function/bootstrap; do \
+		machine=$$(od -An -tu2 -j18 -N2 "$$f" | tr -d ' '); \
+		[ "$$machine" = 183 ] || { echo "$$f is not an arm64 ELF (e_machine $$machine)"; exit 1; }; \
+		n=$$((n + 1)); \
+	done; [ $$n = 4 ] || { echo "expected 4 bootstraps, found $$n"; exit 1; }; \
+	echo "check-deploy: template clean, 4 arm64 bootstraps built"
 
 cost:
 	$(CARGO) run --quiet -p failberry-ctl -- cost
@@ -84,8 +113,9 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# Parameters, region and stack name come from samconfig.toml (edit it first: docs/deploy.md).
 deploy: build
-	sam deploy --template-file infra/template.yaml --guided
+	$(SAM) deploy --config-file $(CURDIR)/samconfig.toml
 
 clean:
-	rm -rf $(VENV) $(RUN_DIR) target
+	rm -rf $(VENV) $(RUN_DIR) .aws-sam target

@@ -1,98 +1,199 @@
-//! Checks of `infra/template.yaml` that cfn-lint does not make: it accepts any `Runtime` or
-//! `Architectures` string, knows nothing of cargo-lambda binaries, and does not judge least
-//! privilege. These parse the template and hold it to the deployment rules of the design.
+//! Checks of `infra/template.yaml`'s functions that cfn-lint, its serverless rules and checkov do
+//! not make: cfn-lint accepts any `Runtime` or `Architectures` string, none of them knows the
+//! workspace's binaries, routes and environment variables, and none judges least privilege.
+//! The storage, queue, failover and alarm resources are checked in `template_resources.rs`.
+
+mod template_yaml;
 
 use serde_norway::Value;
+use template_yaml::{
+    actions, effective, functions, ref_target, repo, resource_texts, resources, s3_grants,
+    statements, template,
+};
 
-fn template() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../infra/template.yaml"
-    ))
-    .expect("reading the template");
-    serde_norway::from_str(&text).expect("the template is YAML")
-}
+/// The suite's four functions, each with the crate SAM builds it from.
+const FUNCTIONS: [(&str, &str); 4] = [
+    ("DdnsFunction", "functions/ddns"),
+    ("PingFunction", "functions/ping"),
+    ("ClipsFunction", "functions/clips"),
+    ("DetectatronFunction", "functions/detectatron"),
+];
 
-/// `!Ref X` (or `{Ref: X}`) → `X`.
-fn ref_target(v: &Value) -> Option<&str> {
-    match v {
-        Value::Tagged(t) if t.tag == "Ref" => t.value.as_str(),
-        Value::Mapping(m) => m.get("Ref").and_then(Value::as_str),
-        _ => None,
-    }
-}
+/// Lambda's runtimes for a custom (Rust) bootstrap that an arm64 build can run on: al2023's glibc
+/// (2.34) is new enough for cargo-lambda's default target; provided.al2's (2.26) is not.
+const RUNTIMES: [&str; 1] = ["provided.al2023"];
+/// The only two values Lambda accepts in `Architectures`.
+const ARCHITECTURES: [&str; 2] = ["arm64", "x86_64"];
 
-fn functions(t: &Value) -> Vec<(String, &Value)> {
-    t["Resources"]
-        .as_mapping()
-        .unwrap()
-        .iter()
-        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
-        .map(|(k, r)| (k.as_str().unwrap().to_string(), r))
-        .collect()
-}
-
-/// A property of a function, falling back to `Globals.Function` as SAM does.
-fn effective<'a>(t: &'a Value, f: &'a Value, key: &str) -> &'a Value {
-    match f["Properties"].get(key) {
-        Some(v) => v,
-        None => &t["Globals"]["Function"][key],
-    }
+#[test]
+fn the_template_deploys_the_four_functions() {
+    let t = template();
+    let mut got: Vec<String> = functions(&t).into_iter().map(|(n, _)| n).collect();
+    got.sort();
+    let mut want: Vec<&str> = FUNCTIONS.iter().map(|(n, _)| *n).collect();
+    want.sort();
+    assert_eq!(got, want);
 }
 
 #[test]
-fn functions_are_arm64_on_provided_al2023_built_by_cargo_lambda() {
+fn functions_run_on_a_real_runtime_and_architecture_arm64_by_default() {
     let t = template();
     assert_eq!(t["Transform"], "AWS::Serverless-2016-10-31");
-    let fns = functions(&t);
-    assert!(
-        !fns.is_empty(),
-        "the template deploys at least one function"
-    );
-    for (name, f) in fns {
-        assert_eq!(
-            effective(&t, f, "Runtime"),
-            "provided.al2023",
-            "{name}: an arm64 bootstrap needs glibc 2.30+"
-        );
+    let param = &t["Parameters"]["Architecture"];
+    assert_eq!(param["Default"], "arm64", "arm64 by default");
+    let allowed: Vec<&str> = param["AllowedValues"]
+        .as_sequence()
+        .expect("Architecture lists its AllowedValues")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(allowed.contains(&"arm64") && allowed.contains(&"x86_64"));
+    for a in &allowed {
+        assert!(ARCHITECTURES.contains(a), "{a} is no Lambda architecture");
+    }
+    for (name, f) in functions(&t) {
+        let runtime = effective(&t, f, "Runtime").as_str().unwrap_or_default();
+        assert!(RUNTIMES.contains(&runtime), "{name}: runtime {runtime:?}");
         let arch = effective(&t, f, "Architectures")
             .as_sequence()
             .unwrap_or_else(|| panic!("{name}: Architectures"));
         assert_eq!(arch.len(), 1, "{name}: exactly one architecture");
-        assert_eq!(arch[0], "arm64", "{name}");
+        assert_eq!(
+            ref_target(&arch[0]),
+            Some("Architecture"),
+            "{name}: follows the parameter"
+        );
         assert_eq!(effective(&t, f, "Handler"), "bootstrap", "{name}");
-        assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
-
-        let code_uri = f["Properties"]["CodeUri"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{name}: CodeUri"));
-        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../infra")
-            .join(code_uri)
-            .join("Cargo.toml");
-        let manifest = std::fs::read_to_string(&manifest)
-            .unwrap_or_else(|e| panic!("{name}: {}: {e}", manifest.display()));
-        let binary = f["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{name}: Binary"));
+        let memory = effective(&t, f, "MemorySize").as_u64().unwrap_or(0);
         assert!(
-            manifest.contains(&format!("name = \"{binary}\"")),
-            "{name}: crate at {code_uri} has no binary {binary}"
+            (128..=10_240).contains(&memory),
+            "{name}: MemorySize {memory}"
         );
     }
 }
 
+/// `cargo metadata` of the workspace: which package lives where, with which binaries.
+fn workspace_binaries() -> Vec<(std::path::PathBuf, Vec<String>)> {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--no-deps",
+            "--offline",
+            "--format-version",
+            "1",
+        ])
+        .arg("--manifest-path")
+        .arg(repo("Cargo.toml"))
+        .output()
+        .expect("running cargo metadata");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let dir = std::path::Path::new(p["manifest_path"].as_str().unwrap())
+                .parent()
+                .unwrap()
+                .to_path_buf();
+            let bins = p["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["kind"].as_array().unwrap().iter().any(|k| k == "bin"))
+                .map(|t| t["name"].as_str().unwrap().to_string())
+                .collect();
+            (dir, bins)
+        })
+        .collect()
+}
+
+/// cargo-lambda builds `Metadata.BuildProperties.Binary` of the crate at `CodeUri` and ships it
+/// as `bootstrap`: that binary must exist there, or `sam build` fails only at deploy time.
 #[test]
-fn deployments_shift_traffic_gradually_and_roll_back_on_alarms() {
+fn each_function_is_a_binary_of_its_crate_built_by_cargo_lambda() {
     let t = template();
-    let resources = t["Resources"].as_mapping().unwrap();
-    for (name, f) in functions(&t) {
-        assert!(
-            f["Properties"]["AutoPublishAlias"]
-                .as_str()
-                .is_some_and(|a| !a.is_empty()),
-            "{name}: AutoPublishAlias"
+    let packages = workspace_binaries();
+    for (name, dir) in FUNCTIONS {
+        let f = &t["Resources"][name];
+        assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
+        let code_uri = f["Properties"]["CodeUri"].as_str().expect("CodeUri");
+        let code_dir = repo("infra").join(code_uri).canonicalize().unwrap();
+        assert_eq!(
+            code_dir,
+            repo(dir).canonicalize().unwrap(),
+            "{name}: CodeUri"
         );
+        let binary = f["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: BuildProperties.Binary"));
+        let (_, bins) = packages
+            .iter()
+            .find(|(d, _)| d.canonicalize().unwrap() == code_dir)
+            .unwrap_or_else(|| panic!("{name}: no workspace package at {code_uri}"));
+        assert!(
+            bins.iter().any(|b| b == binary),
+            "{name}: the crate at {code_uri} has binaries {bins:?}, not {binary}"
+        );
+    }
+}
+
+/// The environment variables a function's `main.rs` reads: `(name, required)`.
+fn env_reads(main_rs: &str) -> Vec<(String, bool)> {
+    let mut out = vec![];
+    for (opener, required) in [
+        ("required_env(\"", true),
+        ("env::var(\"", false),
+        ("env_secs(\"", false),
+    ] {
+        for (at, _) in main_rs.match_indices(opener) {
+            let rest = &main_rs[at + opener.len()..];
+            let name = &rest[..rest.find('"').unwrap()];
+            out.push((name.to_string(), required));
+        }
+    }
+    out
+}
+
+/// Every variable a function requires is set, and every variable set is one it reads (a
+/// misspelt name would silently fall back to a default).
+#[test]
+fn environment_variables_are_the_ones_each_function_reads() {
+    let t = template();
+    for (name, dir) in FUNCTIONS {
+        let main_rs = std::fs::read_to_string(repo(dir).join("src/main.rs")).unwrap();
+        let reads = env_reads(&main_rs);
+        assert!(!reads.is_empty(), "{name}: found no environment reads");
+        let set = &t["Resources"][name]["Properties"]["Environment"]["Variables"];
+        let set: Vec<&str> = set
+            .as_mapping()
+            .map(|m| m.keys().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for (var, required) in &reads {
+            if *required {
+                assert!(set.contains(&var.as_str()), "{name}: {var} is required");
+            }
+        }
+        for var in set {
+            // RUST_LOG is read by tracing-subscriber's EnvFilter, not by name in main.rs.
+            let read = reads.iter().any(|(r, _)| r == var)
+                || (var == "RUST_LOG" && main_rs.contains("from_default_env"));
+            assert!(read, "{name}: sets {var}, which it never reads");
+        }
+    }
+}
+
+#[test]
+fn deployments_shift_traffic_gradually_and_roll_back_on_their_own_alarm() {
+    let t = template();
+    let resources = resources(&t);
+    for (name, f) in functions(&t) {
+        assert_eq!(f["Properties"]["AutoPublishAlias"], "live", "{name}");
         let pref = &f["Properties"]["DeploymentPreference"];
         let kind = pref["Type"].as_str().unwrap_or_default();
         assert!(
@@ -102,118 +203,39 @@ fn deployments_shift_traffic_gradually_and_roll_back_on_alarms() {
         let alarms = pref["Alarms"]
             .as_sequence()
             .unwrap_or_else(|| panic!("{name}: rollback alarms"));
-        assert!(!alarms.is_empty(), "{name}: rollback alarms");
+        let mut watches_itself = false;
         for alarm in alarms {
-            let target =
-                ref_target(alarm).unwrap_or_else(|| panic!("{name}: alarm {alarm:?} is not a Ref"));
+            let id = ref_target(alarm).unwrap_or_else(|| panic!("{name}: {alarm:?} is not a Ref"));
             let res = resources
-                .get(target)
-                .unwrap_or_else(|| panic!("{name}: alarm {target} is not in the template"));
-            assert_eq!(res["Type"], "AWS::CloudWatch::Alarm", "{name}: {target}");
+                .get(id)
+                .unwrap_or_else(|| panic!("{name}: alarm {id} is not in the template"));
+            assert_eq!(res["Type"], "AWS::CloudWatch::Alarm", "{name}: {id}");
+            let p = &res["Properties"];
+            let dims = p["Dimensions"].as_sequence().unwrap();
+            let dim = |key: &str| dims.iter().find(|d| d["Name"] == key).map(|d| &d["Value"]);
+            if p["Namespace"] == "AWS/Lambda" {
+                assert_eq!(
+                    dim("FunctionName").and_then(ref_target),
+                    Some(name.as_str())
+                );
+                let alias = dim("Resource").and_then(template_yaml::sub_text);
+                assert_eq!(alias, Some(format!("${{{name}}}:live").as_str()), "{id}");
+                watches_itself = true;
+            }
         }
-    }
-}
-
-fn statements(f: &Value) -> Vec<&Value> {
-    f["Properties"]["Policies"]
-        .as_sequence()
-        .into_iter()
-        .flatten()
-        .flat_map(|p| p["Statement"].as_sequence().into_iter().flatten())
-        .collect()
-}
-
-fn actions(s: &Value) -> Vec<&str> {
-    match &s["Action"] {
-        Value::String(a) => vec![a.as_str()],
-        Value::Sequence(v) => v.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
+        assert!(watches_itself, "{name}: no alarm on its own errors");
     }
 }
 
 #[test]
-fn iam_is_least_privilege() {
-    let t = template();
-    for (name, f) in functions(&t) {
-        for s in statements(f) {
-            for a in actions(s) {
-                assert!(!a.contains('*'), "{name}: wildcard action {a}");
-            }
-            if s["Resource"] == "*" {
-                // Only for actions that take no resource, pinned by a condition instead.
-                assert_eq!(
-                    actions(s),
-                    vec!["cloudwatch:PutMetricData"],
-                    "{name}: wildcard resource"
-                );
-                assert_eq!(
-                    s["Condition"]["StringEquals"]["cloudwatch:namespace"],
-                    failberry_failover::link::NAMESPACE,
-                    "{name}"
-                );
-            }
-            if actions(s).contains(&"route53:ChangeResourceRecordSets") {
-                let cond = &s["Condition"]["ForAllValues:StringEquals"];
-                assert!(
-                    ref_target(&cond["route53:ChangeResourceRecordSetsNormalizedRecordNames"])
-                        .is_some(),
-                    "{name}: record names bound"
-                );
-                let types: Vec<_> = cond["route53:ChangeResourceRecordSetsRecordTypes"]
-                    .as_sequence()
-                    .unwrap()
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect();
-                assert_eq!(types, vec!["A", "AAAA"], "{name}");
-                let acts: Vec<_> = cond["route53:ChangeResourceRecordSetsActions"]
-                    .as_sequence()
-                    .unwrap()
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect();
-                assert_eq!(acts, vec!["UPSERT"], "{name}: never DELETE or CREATE");
-            }
-        }
-    }
-}
-
-#[test]
-fn ddns_routes_match_the_handler() {
-    let t = template();
-    let ddns = &t["Resources"]["DdnsFunction"];
-    let mut routes: Vec<(String, String)> = ddns["Properties"]["Events"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .map(|e| {
-            (
-                e["Properties"]["Method"].as_str().unwrap().to_string(),
-                e["Properties"]["Path"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    routes.sort();
-    let want = [
-        ("GET", "/"),
-        ("GET", "/nic/update"),
-        ("GET", "/v1/myip"),
-        ("POST", "/"),
-        ("POST", "/v1/update"),
+fn every_function_logs_json_to_a_log_group_with_retention() {
+    // The values CloudWatch Logs accepts for RetentionInDays.
+    const RETENTIONS: [u64; 22] = [
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+        2922, 3288, 3653,
     ];
-    let want: Vec<(String, String)> = want
-        .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
-        .collect();
-    assert_eq!(routes, want);
-}
-
-/// Lambda's own log controls make the functions' logs JSON: their tracing initialisation
-/// (`lambda_runtime::tracing`) follows `AWS_LAMBDA_LOG_FORMAT` and `AWS_LAMBDA_LOG_LEVEL`, which
-/// Lambda sets from `LoggingConfig`.
-#[test]
-fn every_function_logs_json_through_logging_config() {
     let t = template();
+    let groups = template_yaml::of_type(&t, "AWS::Logs::LogGroup");
     for (name, f) in functions(&t) {
         let logging = effective(&t, f, "LoggingConfig");
         assert_eq!(
@@ -226,88 +248,201 @@ fn every_function_logs_json_through_logging_config() {
                 .is_some_and(|l| ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"].contains(&l)),
             "{name}: ApplicationLogLevel {level:?}"
         );
+        let want = format!("/aws/lambda/${{{name}}}");
+        let (_, group) = groups
+            .iter()
+            .find(|(_, g)| template_yaml::sub_text(&g["Properties"]["LogGroupName"]) == Some(&want))
+            .unwrap_or_else(|| panic!("{name}: no log group named {want}"));
+        let days = group["Properties"]["RetentionInDays"].as_u64().unwrap_or(0);
+        assert!(RETENTIONS.contains(&days), "{name}: RetentionInDays {days}");
     }
 }
 
-/// The link alarms are the ones the failover model reasons about, and Route 53 accepts them.
+fn routes(t: &Value, function: &str) -> Vec<(String, String)> {
+    let mut routes: Vec<(String, String)> = t["Resources"][function]["Properties"]["Events"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|e| e["Type"] == "HttpApi")
+        .map(|e| {
+            assert_eq!(ref_target(&e["Properties"]["ApiId"]), Some("HttpApi"));
+            (
+                e["Properties"]["Method"].as_str().unwrap().to_string(),
+                e["Properties"]["Path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    routes.sort();
+    routes
+}
+
+fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v: Vec<_> = pairs
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
 #[test]
-fn link_alarms_are_the_modelled_ones_and_route53_accepts_them() {
-    use failberry_failover::{link, link_alarm_definition, route53_accepts, AlarmDefinition};
+fn routes_are_the_paths_the_handlers_serve() {
+    use failberry_proto::paths;
     let t = template();
-    let want = link_alarm_definition();
-    for name in ["WiredLinkAlarm", "WirelessLinkAlarm"] {
-        let p = &t["Resources"][name]["Properties"];
-        let got = AlarmDefinition {
-            period_secs: p["Period"].as_u64().unwrap() as u32,
-            evaluation_periods: p["EvaluationPeriods"].as_u64().unwrap() as u32,
-            datapoints_to_alarm: p
-                .get("DatapointsToAlarm")
-                .and_then(Value::as_u64)
-                .map(|d| d as u32),
-            threshold: p["Threshold"].as_f64().unwrap(),
-            comparison: p["ComparisonOperator"].as_str().unwrap().parse().unwrap(),
-            statistic: Some(p["Statistic"].as_str().unwrap().parse().unwrap()),
-            extended_statistic: None,
-            treat_missing_data: Some(p["TreatMissingData"].as_str().unwrap().parse().unwrap()),
-            metric_math: None,
-            storage_resolution_secs: None,
-        };
-        assert_eq!(got, want, "{name} differs from the model's link alarm");
-        route53_accepts(&got).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(p["Namespace"], link::NAMESPACE);
-        assert_eq!(p["MetricName"], link::AVAILABILITY_METRIC);
-        assert_eq!(p["Dimensions"][0]["Name"], link::DIMENSION, "{name}");
-        let alarm_name = match &p["AlarmName"] {
-            Value::Tagged(t) if t.tag == "Sub" => t.value.as_str().unwrap_or_default(),
-            other => other.as_str().unwrap_or_default(),
-        };
-        assert!(
-            alarm_name.starts_with(link::ALARM_NAME_PREFIX),
-            "{name}: {alarm_name:?} is not named by the link contract's rule"
-        );
+    let ddns = owned(&[
+        ("GET", paths::LEGACY_ROOT),
+        ("POST", paths::LEGACY_ROOT),
+        ("GET", paths::NIC_UPDATE),
+        ("GET", paths::MYIP),
+        ("POST", paths::UPDATE),
+        // The Pi's reports, served by the ddns function (DESIGN.md: report endpoint).
+        ("POST", "/v1/report"),
+    ]);
+    assert_eq!(routes(&t, "DdnsFunction"), ddns);
+    let result = format!("{}{{key+}}", paths::CLIP_RESULT_PREFIX);
+    let clips = owned(&[
+        ("POST", paths::CLIPS),
+        ("POST", paths::CLIPS_RESUME),
+        ("POST", paths::CLIPS_COMPLETE),
+        ("GET", &result),
+    ]);
+    assert_eq!(routes(&t, "ClipsFunction"), clips);
+}
+
+/// Actions that take no resource in IAM, so `Resource: "*"` is the only form; each with the
+/// condition that narrows it, when the service has one.
+const RESOURCELESS: [(&str, Option<(&str, &str)>); 2] = [
+    (
+        "cloudwatch:PutMetricData",
+        Some(("cloudwatch:namespace", failberry_failover::link::NAMESPACE)),
+    ),
+    // DetectLabels on image bytes in the request: no collection, no resource, no condition key.
+    ("rekognition:DetectLabels", None),
+];
+
+#[test]
+fn iam_is_least_privilege() {
+    let t = template();
+    for (name, f) in functions(&t) {
+        for s in statements(f) {
+            assert_eq!(s["Effect"], "Allow", "{name}");
+            for a in actions(s) {
+                assert!(!a.contains('*'), "{name}: wildcard action {a}");
+            }
+            if s["Resource"] == "*" {
+                let acts = actions(s);
+                assert_eq!(acts.len(), 1, "{name}: one resourceless action a statement");
+                let (_, cond) = RESOURCELESS
+                    .iter()
+                    .find(|(a, _)| *a == acts[0])
+                    .unwrap_or_else(|| panic!("{name}: {} on every resource", acts[0]));
+                if let Some((key, value)) = cond {
+                    assert_eq!(s["Condition"]["StringEquals"][*key], *value, "{name}");
+                }
+            }
+            if actions(s).contains(&"route53:ChangeResourceRecordSets") {
+                let cond = &s["Condition"]["ForAllValues:StringEquals"];
+                assert!(
+                    ref_target(&cond["route53:ChangeResourceRecordSetsNormalizedRecordNames"])
+                        .is_some(),
+                    "{name}: record names bound"
+                );
+                let list = |k: &str| -> Vec<&str> {
+                    cond[k]
+                        .as_sequence()
+                        .unwrap()
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect()
+                };
+                assert_eq!(
+                    list("route53:ChangeResourceRecordSetsRecordTypes"),
+                    ["A", "AAAA"]
+                );
+                assert_eq!(
+                    list("route53:ChangeResourceRecordSetsActions"),
+                    ["UPSERT"],
+                    "{name}: never DELETE or CREATE"
+                );
+                for r in resource_texts(s) {
+                    assert!(r.contains(":route53:::hostedzone/"), "{name}: {r}");
+                }
+            }
+        }
     }
-    for name in ["FailoverPrimary", "FailoverSecondary"] {
-        let p = &t["Resources"][name]["Properties"];
-        assert!(
-            ref_target(&p["HealthCheckId"]).is_some(),
-            "{name}: a failover record needs its health check"
-        );
-    }
+}
+
+/// Only ddns and clips touch Route 53 or the device secrets; only ping publishes metrics.
+#[test]
+fn each_service_is_reached_only_by_the_function_that_needs_it() {
+    let t = template();
+    let uses = |prefix: &str| -> Vec<String> {
+        functions(&t)
+            .into_iter()
+            .filter(|(_, f)| {
+                statements(f)
+                    .iter()
+                    .any(|s| actions(s).iter().any(|a| a.starts_with(prefix)))
+            })
+            .map(|(n, _)| n)
+            .collect()
+    };
+    assert_eq!(uses("route53:"), ["DdnsFunction"]);
+    assert_eq!(uses("cloudwatch:"), ["PingFunction"]);
+    assert_eq!(uses("rekognition:"), ["DetectatronFunction"]);
+    let mut config_readers: Vec<String> = s3_grants(&t, "ConfigBucket")
+        .into_iter()
+        .filter(|(_, a, r)| a == "s3:GetObject" && r == "/${ConfigKey}")
+        .map(|(f, _, _)| f)
+        .collect();
+    config_readers.sort();
     assert_eq!(
-        t["Resources"]["FailoverPrimary"]["Properties"]["Failover"],
-        "PRIMARY"
-    );
-    assert_eq!(
-        t["Resources"]["FailoverSecondary"]["Properties"]["Failover"],
-        "SECONDARY"
+        config_readers,
+        ["ClipsFunction", "DdnsFunction"],
+        "device secrets"
     );
 }
 
-/// The ddns function's replay marks live under one prefix: the one its environment names, the only
-/// keys it may write, and the one a lifecycle rule expires.
+/// The replay marks live under one prefix: the one the functions' environment names, the only
+/// keys of the config bucket they may write, and the one a lifecycle rule expires.
 #[test]
 fn replay_marks_are_writable_only_under_their_prefix_and_expire() {
     let t = template();
-    let ddns = &t["Resources"]["DdnsFunction"];
-    let prefix = ddns["Properties"]["Environment"]["Variables"]["REPLAY_PREFIX"]
-        .as_str()
-        .expect("REPLAY_PREFIX is set");
-    let writes: Vec<String> = statements(ddns)
-        .into_iter()
-        .filter(|s| actions(s).contains(&"s3:PutObject"))
-        .map(|s| match &s["Resource"] {
-            Value::Tagged(sub) if sub.tag == "Sub" => sub.value.as_str().unwrap().to_string(),
-            other => panic!("PutObject resource {other:?} is not a !Sub of the bucket"),
-        })
-        .collect();
-    assert_eq!(writes, vec![format!("${{ConfigBucket.Arn}}/{prefix}*")]);
+    let mut prefixes = vec![];
+    for name in ["DdnsFunction", "ClipsFunction"] {
+        let prefix = t["Resources"][name]["Properties"]["Environment"]["Variables"]
+            ["REPLAY_PREFIX"]
+            .as_str()
+            .expect("REPLAY_PREFIX is set");
+        prefixes.push(prefix.to_string());
+        let writes: Vec<String> = s3_grants(&t, "ConfigBucket")
+            .into_iter()
+            .filter(|(f, a, _)| f == name && a == "s3:PutObject")
+            .map(|(_, _, r)| r)
+            .collect();
+        assert!(!writes.is_empty(), "{name} writes its marks");
+        for w in writes {
+            assert!(w.starts_with(&format!("/{prefix}")), "{name} writes {w}");
+        }
+    }
+    let grants = s3_grants(&t, "ConfigBucket");
+    let nobody_else = grants
+        .iter()
+        .filter(|(_, a, _)| a == "s3:PutObject")
+        .all(|(f, _, _)| f == "DdnsFunction" || f == "ClipsFunction");
+    assert!(
+        nobody_else,
+        "only the signed-request functions write the config bucket"
+    );
     let rules = t["Resources"]["ConfigBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
         .as_sequence()
         .unwrap();
-    assert!(
-        rules.iter().any(|r| r["Prefix"] == prefix
-            && r["Status"] == "Enabled"
-            && r["ExpirationInDays"] == 1),
-        "a lifecycle rule expires {prefix}"
-    );
+    for prefix in prefixes {
+        assert!(
+            rules.iter().any(|r| r["Prefix"] == prefix.as_str()
+                && r["Status"] == "Enabled"
+                && r["ExpirationInDays"] == 1),
+            "a lifecycle rule expires {prefix}"
+        );
+    }
 }
