@@ -113,7 +113,14 @@ pub async fn watch(
         tokio::select! {
             () = &mut shutdown => break,
             Some(job) = found.recv() => {
-                if !jobs.contains_key(&job.id) {
+                // A file rewritten while its earlier version waits is not a second clip: the
+                // waiting job sees the change and reads it again.
+                let pending_same_file = !job.owned && jobs.values().any(|j| {
+                    j.path == job.path && !matches!(j.stage, Stage::Stored { .. })
+                });
+                if pending_same_file {
+                    info!(path = %job.path.display(), "file changed while queued, its job reads it again");
+                } else if !jobs.contains_key(&job.id) {
                     if let Err(e) = queue.save(&job) {
                         warn!(error = %e, "queue write failed, clip not queued");
                     } else {

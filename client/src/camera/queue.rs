@@ -110,6 +110,16 @@ pub fn job_id(parts: &[&str]) -> String {
     hex::encode(&hash.finalize()[..12])
 }
 
+/// The id of a folder clip: its path, size and mtime (a rewritten file is a new clip).
+pub fn folder_job_id(path: &Path, size: u64, mtime_ns: u64) -> String {
+    job_id(&[
+        "folder",
+        &path.to_string_lossy(),
+        &size.to_string(),
+        &mtime_ns.to_string(),
+    ])
+}
+
 /// A file name as the grant contract accepts it: `[A-Za-z0-9._-]`, no leading dot, no `..`,
 /// at most 128 characters (the end, with the extension, is kept).
 pub fn safe_name(name: &str) -> String {
@@ -242,6 +252,13 @@ impl Queue {
     /// The job is over: a `done/` marker (holding the key) replaces it, and a spooled copy goes.
     pub fn finish(&self, job: &Job, key: &str) -> Result<(), QueueError> {
         write_atomic(&self.done_path(&job.id), key.as_bytes())?;
+        // A folder clip re-read after a change was sent as it is now: that version is done too.
+        if let (Origin::Folder, Some(print)) = (&job.origin, &job.fingerprint) {
+            let now_id = folder_job_id(&job.path, print.size, print.mtime_ns);
+            if now_id != job.id {
+                write_atomic(&self.done_path(&now_id), key.as_bytes())?;
+            }
+        }
         self.remove(job)
     }
 

@@ -243,10 +243,19 @@ impl Uploader {
             })
             .expect("JSON")
         };
-        let (_, answer) = self
+        let (_, answer) = match self
             .api
             .signed(reqwest::Method::POST, paths::CLIPS, body)
-            .await?;
+            .await
+        {
+            Ok(answer) => answer,
+            // The same name granted within the same second (a clip that changed and came
+            // straight back): a later grant gets a later key.
+            Err(e) if refused_with(&e) == Some(ErrorCode::ClipExists) => {
+                return Err(UploadError::Transient(e.to_string()))
+            }
+            Err(e) => return Err(e.into()),
+        };
         let grant = parse_grant(&answer)?;
         tracing::info!(key = %grant.key(), size = print.size, "upload granted");
         self.send(queue, job, print, grant).await

@@ -13,7 +13,7 @@ use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use super::{Source, SourceContext, SourceFuture};
-use crate::camera::queue::{job_id, Job, Origin};
+use crate::camera::queue::{folder_job_id, Job, Origin};
 use crate::camera::upload::stat;
 use crate::config::{FolderMode, FolderSource};
 
@@ -96,12 +96,7 @@ impl Folder {
         let Ok((size, mtime_ns)) = stat(path) else {
             return true;
         };
-        let id = job_id(&[
-            "folder",
-            &path.to_string_lossy(),
-            &size.to_string(),
-            &mtime_ns.to_string(),
-        ]);
+        let id = folder_job_id(path, size, mtime_ns);
         if ctx.queue.is_known(&id) {
             return true;
         }
