@@ -33,6 +33,10 @@ $(VENV)/.dev-installed: requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+$(VENV)/.bench-installed: requirements-bench.txt | $(VENV)/.dev-installed
+	$(VENV)/bin/python3 -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
 # Both lists in one resolution, so the SAM CLI's and checkov's dependencies keep moto's working.
 $(VENV)/.build-installed: requirements-build.txt requirements-dev.txt | $(VENV)/.dev-installed
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-build.txt
@@ -65,7 +69,7 @@ serve: $(VENV)/.dev-installed
 	trap 'scripts/moto stop serve' EXIT; \
 	target/debug/failberry-local --moto-url $$url serve --port $(PORT)
 
-bench: $(VENV)/.dev-installed
+bench: $(VENV)/.dev-installed $(VENV)/.bench-installed
 	scripts/ensure-bench-tools
 	$(CARGO) build --release -p failberry-ddns -p failberry-ping -p failberry-detectatron -p failberry-bench --bins
 	$(MAKE) client

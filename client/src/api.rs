@@ -239,6 +239,53 @@ impl ApiClient {
     }
 }
 
+impl ApiClient {
+    /// A signed request of the other Pi-facing routes (`/v1/clips*`): `make_body` builds the body
+    /// from a fresh timestamp and nonce (ignored for a GET, which signs an empty body). Any 2xx
+    /// answer is returned with its status; a `stale_timestamp` refusal corrects the clock and is
+    /// retried once, freshly signed, as `update` does.
+    pub async fn signed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        make_body: impl Fn(i64, String) -> Vec<u8>,
+    ) -> Result<(u16, Vec<u8>), ApiError> {
+        let mut retried = false;
+        loop {
+            let body = if method == reqwest::Method::GET {
+                Vec::new()
+            } else {
+                make_body(self.stamps.next(self.now()), new_nonce())
+            };
+            let url = self.endpoint(path);
+            let headers = self.signer.headers(method.as_str(), path, &body);
+            let mut request = self.update_http.request(method.clone(), url.clone());
+            if !body.is_empty() {
+                request = request.header(reqwest::header::CONTENT_TYPE, "application/json");
+            }
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            let (status, answer) = read(&url, request.body(body).send().await).await?;
+            if status.is_success() {
+                return Ok((status.as_u16(), answer));
+            }
+            let error = error_answer(&url, status, &answer);
+            match &error {
+                ApiError::Refused {
+                    code: ErrorCode::StaleTimestamp,
+                    server_time,
+                    ..
+                } if !retried => {
+                    self.learn_server_time(*server_time);
+                    retried = true;
+                }
+                _ => return Err(error),
+            }
+        }
+    }
+}
+
 fn http_client(
     interface: Option<&str>,
     local: Option<IpAddr>,
@@ -297,7 +344,7 @@ fn bad_answer(url: &Url, status: StatusCode, body: &[u8]) -> ApiError {
 }
 
 /// `reqwest`'s top-level message hides the cause ("error sending request"): join the chain.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -56,6 +56,66 @@ pub enum Command {
     Ddns(DdnsArgs),
     /// The HTTP endpoint the ping function probes.
     Health(HealthArgs),
+    /// Upload every finished camera clip through upload grants and mark the interesting ones.
+    Camera(CameraArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CameraArgs {
+    #[command(flatten)]
+    pub settings: CameraSettings,
+
+    #[command(subcommand)]
+    pub action: CameraAction,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum CameraAction {
+    /// Watch the sources and upload until stopped (SIGTERM or Ctrl-C).
+    Watch,
+    /// Print the queue: clips waiting, uploading, waiting for their result, failed.
+    Status,
+}
+
+/// The `[camera]` values most worth overriding (the sources' details live in the file).
+#[derive(Debug, Clone, Default, Args)]
+pub struct CameraSettings {
+    /// Directory of the durable upload queue [config: camera.queue_dir,
+    /// default /var/lib/failberry/camera]
+    #[arg(
+        long,
+        global = true,
+        env = "FAILBERRY_CAMERA_QUEUE_DIR",
+        value_name = "PATH"
+    )]
+    pub queue_dir: Option<PathBuf>,
+
+    /// Uploads at once [config: camera.concurrency, default 4]
+    #[arg(
+        long,
+        global = true,
+        env = "FAILBERRY_CAMERA_CONCURRENCY",
+        value_name = "N"
+    )]
+    pub concurrency: Option<usize>,
+
+    /// Seconds before the first retry of a failed upload (doubling per failure)
+    /// [config: camera.retry_secs, default 5]
+    #[arg(
+        long,
+        global = true,
+        env = "FAILBERRY_CAMERA_RETRY",
+        value_name = "SECS"
+    )]
+    pub retry_secs: Option<u64>,
+
+    /// A folder to watch, as [CAMERA=]PATH; adds to the file's [[camera.folder]] entries
+    #[arg(long = "folder", global = true, value_name = "[CAMERA=]PATH")]
+    pub folders: Vec<String>,
+
+    /// How the --folder entries notice finished files [inotify, poll]
+    #[arg(long, global = true, value_parser = ["inotify", "poll"], value_name = "MODE")]
+    pub folder_mode: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +292,7 @@ pub struct Overrides {
     /// `ddns watch --interval`.
     pub interval_secs: Option<u64>,
     pub health: HealthSettings,
+    pub camera: CameraSettings,
 }
 
 impl Cli {
@@ -251,6 +312,7 @@ impl Cli {
             Command::Health(HealthArgs {
                 action: HealthAction::Serve(settings),
             }) => overrides.health = settings.clone(),
+            Command::Camera(args) => overrides.camera = args.settings.clone(),
         }
         overrides
     }

@@ -1,10 +1,11 @@
 //! The failberry Pi client as a library, so the binary stays thin and the integration tests can
 //! drive the commands: `cli` (flags), `config` (file + flags → checked config), one module per
 //! command (`ddns`, `health`), and what they share (`api`, `detect`, `state`, `backoff`,
-//! `warnings`). `camera watch` and `watchdog` will join as their own modules.
+//! `warnings`), and `camera` (`camera watch`, `camera status`).
 
 pub mod api;
 pub mod backoff;
+pub mod camera;
 pub mod cli;
 pub mod config;
 pub mod ddns;
@@ -17,8 +18,8 @@ pub mod warnings;
 use anyhow::Context;
 use tracing::info;
 
-use crate::cli::{Cli, Command, DdnsAction, HealthAction, HealthArgs};
-use crate::config::{DdnsConfig, HealthConfig, RawConfig};
+use crate::cli::{CameraAction, Cli, Command, DdnsAction, HealthAction, HealthArgs};
+use crate::config::{CameraConfig, DdnsConfig, HealthConfig, RawConfig};
 
 /// Runs the command line: sets up logging, loads the config, runs the subcommand.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -41,6 +42,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let config = HealthConfig::build(load_raw_config(&cli)?, &cli.overrides())?;
             current_thread()?.block_on(health::run(&config, shutdown_signal()))
+        }
+        Command::Camera(args) => {
+            let config = CameraConfig::build(load_raw_config(&cli)?, &cli.overrides())?;
+            match args.action {
+                CameraAction::Watch => {
+                    current_thread()?.block_on(camera::watch(&config, shutdown_signal()))
+                }
+                CameraAction::Status => {
+                    let depth = camera::status(&config)?;
+                    println!("{}", serde_json::to_string_pretty(&depth)?);
+                    Ok(())
+                }
+            }
         }
     }
 }

@@ -3,6 +3,8 @@
 //! plus the checks tests make of it. Tests run in parallel, so each stack gets its own bucket and
 //! hosted zone instead of resetting the shared emulator.
 
+pub mod camera;
+
 use std::ops::Deref;
 
 use failberry_local::seed::{self, HostSeed};

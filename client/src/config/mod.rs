@@ -6,6 +6,7 @@
 //! Like ripgrep's low/high args, the layers import downwards only: `raw` and `cli` know nothing of
 //! the checked configs; `check` holds the value checks the checked configs share.
 
+mod camera;
 mod check;
 mod ddns;
 mod health;
@@ -15,6 +16,10 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use crate::cli::Overrides;
+pub use camera::{
+    CameraConfig, FolderMode, FolderSource, FrigateSource, RawCamera, UnifiSource,
+    DEFAULT_QUEUE_DIR,
+};
 pub use check::MIN_SECRET_CHARS;
 pub use ddns::{DdnsConfig, Ipv4Source, Ipv6Source, DEFAULT_INTERVAL_SECS, DEFAULT_REFRESH_DAYS};
 pub use health::{

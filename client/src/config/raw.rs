@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::camera::RawCamera;
 use super::ConfigError;
 
 /// The config file as written.
@@ -19,6 +20,8 @@ pub struct RawConfig {
     pub ddns: RawDdns,
     #[serde(default)]
     pub health: RawHealth,
+    #[serde(default)]
+    pub camera: RawCamera,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -15,10 +15,14 @@
 //! - `failberry health serve` against nginx serving a static 200 under the same `wrk` load, its
 //!   peak RSS, and `GET /` while 5,000 idle connections are held open.
 //!
-//! One module per measured part (`ddns`, `ping`, `health`), each printing its rows through the
+//! And the camera connector's (issue 11): 50 clips of 20 MB dropped at once, uploaded through
+//! grants, against `aws s3 cp` of the same files, and the connector's peak RSS.
+//!
+//! One module per measured part (`ddns`, `ping`, `health`, `detectatron`, `camera`), each printing its rows through the
 //! one table printer (`table`); `cold_start` starts a bootstrap as Lambda does, through the
 //! local Runtime API (`runtime_api`); `endpoints` runs nginx, the endpoint and wrk.
 
+mod camera;
 mod cold_start;
 mod ddns;
 mod detectatron;
@@ -82,6 +86,7 @@ pub enum Part {
     Ping,
     Health,
     Detectatron,
+    Camera,
 }
 
 impl Cli {
@@ -156,6 +161,9 @@ async fn main() -> anyhow::Result<()> {
             runs: 3,
         };
         detectatron::figures(&setup).await?;
+    }
+    if cli.measures(Part::Camera) {
+        camera::figures(&cli.client, &cli.moto_url, &stack).await?;
     }
     Ok(())
 }

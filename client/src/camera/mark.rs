@@ -1,0 +1,200 @@
+//! Telling the NVR what matters once a clip's analysis result is in: the verdict read from the
+//! result document (pure, table-tested), Frigate's sub label and retain and Unifi Video's lock for
+//! the interesting clips of those sources, and the `on_result` hook for any other NVR, which gets
+//! every result JSON on stdin. A failed mark is logged, never retried forever, never fatal.
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+
+use super::queue::{Job, Origin};
+use super::source::frigate::Frigate;
+use super::source::unifi::UnifiVideo;
+use crate::config::CameraConfig;
+
+const HOOK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What a result says, as far as marking goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub interesting: bool,
+    pub reason: String,
+    /// The best interesting label and its confidence (0-1).
+    pub label: Option<(String, f32)>,
+}
+
+#[derive(Deserialize)]
+struct ResultDoc {
+    #[serde(default)]
+    interesting: bool,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    decision: Option<DecisionDoc>,
+}
+
+#[derive(Deserialize)]
+struct DecisionDoc {
+    #[serde(default)]
+    matched: BTreeMap<String, f32>,
+}
+
+/// Reads the verdict of a result document; confidences in percent (Rekognition's) become 0-1.
+pub fn verdict(result: &[u8]) -> Result<Verdict, String> {
+    let doc: ResultDoc = serde_json::from_slice(result).map_err(|e| e.to_string())?;
+    let label = doc.decision.and_then(|d| {
+        d.matched
+            .into_iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(name, c)| (name, if c > 1.0 { c / 100.0 } else { c }))
+    });
+    Ok(Verdict {
+        interesting: doc.interesting,
+        reason: doc.reason,
+        label,
+    })
+}
+
+pub struct Marker {
+    hook: Option<Vec<String>>,
+    frigate: Vec<Frigate>,
+    unifi: Vec<UnifiVideo>,
+}
+
+impl Marker {
+    pub fn new(config: &CameraConfig) -> Self {
+        Self {
+            hook: config.on_result.clone(),
+            frigate: config.frigate.iter().cloned().map(Frigate::new).collect(),
+            unifi: config.unifi.iter().cloned().map(UnifiVideo::new).collect(),
+        }
+    }
+
+    /// Sets the marks the result calls for; returns what was set (for the log).
+    pub async fn mark(&self, job: &Job, key: &str, result: &[u8]) -> Vec<String> {
+        let mut marks = Vec::new();
+        let verdict = match verdict(result) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(key = %key, error = %e, "result unreadable, no NVR marks");
+                Verdict {
+                    interesting: false,
+                    reason: String::new(),
+                    label: None,
+                }
+            }
+        };
+        if verdict.interesting {
+            let (label, score) = verdict
+                .label
+                .clone()
+                .unwrap_or_else(|| ("interesting".into(), 1.0));
+            let outcome = match &job.origin {
+                Origin::Folder => Ok(Vec::new()),
+                Origin::Frigate { url, event_id } => {
+                    match self.frigate.iter().find(|f| f.base().as_str() == url) {
+                        Some(f) => f.mark(event_id, &label, score).await,
+                        None => Err(format!("no [[camera.frigate]] at {url} any more")),
+                    }
+                }
+                Origin::UnifiVideo { url, recording_id } => {
+                    match self.unifi.iter().find(|u| u.base().as_str() == url) {
+                        Some(u) if u.locks() => u.lock(recording_id).await,
+                        Some(_) => Ok(Vec::new()),
+                        None => Err(format!("no [[camera.unifi_video]] at {url} any more")),
+                    }
+                }
+            };
+            match outcome {
+                Ok(set) => marks.extend(set),
+                Err(e) => tracing::warn!(key = %key, error = %e, "NVR mark failed"),
+            }
+        }
+        if let Some(command) = &self.hook {
+            match run_hook(command, job, key, &verdict, result).await {
+                Ok(()) => marks.push("on_result hook".into()),
+                Err(e) => tracing::warn!(key = %key, error = %e, "on_result hook failed"),
+            }
+        }
+        marks
+    }
+}
+
+/// Runs the hook with the result on stdin and the clip's facts in the environment.
+async fn run_hook(
+    command: &[String],
+    job: &Job,
+    key: &str,
+    verdict: &Verdict,
+    result: &[u8],
+) -> Result<(), String> {
+    let mut child = tokio::process::Command::new(&command[0])
+        .args(&command[1..])
+        .env("FAILBERRY_CLIP_KEY", key)
+        .env("FAILBERRY_CLIP_PATH", &job.path)
+        .env("FAILBERRY_CAMERA", &job.camera)
+        .env("FAILBERRY_INTERESTING", verdict.interesting.to_string())
+        .stdin(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("{}: {e}", command[0]))?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let body = result.to_vec();
+    let wait = async move {
+        // A hook that does not read stdin is fine: a broken pipe is ignored.
+        let _ = stdin.write_all(&body).await;
+        drop(stdin);
+        child.wait().await
+    };
+    match tokio::time::timeout(HOOK_TIMEOUT, wait).await {
+        Err(_) => Err(format!(
+            "still running after {} s, killed",
+            HOOK_TIMEOUT.as_secs()
+        )),
+        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Ok(status)) if status.success() => Ok(()),
+        Ok(Ok(status)) => Err(format!("exited with {status}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts() {
+        let cases = [
+            (
+                "interesting, best label",
+                r#"{"interesting":true,"reason":"person over motion","decision":{"interesting":true,"reason":"r","matched":{"person":97.5,"dog":60.0},"noise":{}}}"#,
+                Some((true, Some(("person", 0.975)))),
+            ),
+            (
+                "boring",
+                r#"{"interesting":false,"reason":"only trees","decision":{"interesting":false,"reason":"r","matched":{},"noise":{"Tree":90.0}}}"#,
+                Some((false, None)),
+            ),
+            (
+                "error result",
+                r#"{"interesting":false,"reason":"corrupt clip","error":"x"}"#,
+                Some((false, None)),
+            ),
+            ("not json", "nope", None),
+        ];
+        for (name, input, want) in cases {
+            let got = verdict(input.as_bytes()).ok();
+            let got = got.as_ref().map(|v| {
+                (
+                    v.interesting,
+                    v.label
+                        .as_ref()
+                        .map(|(l, s)| (l.as_str(), (s * 1000.0).round() / 1000.0)),
+                )
+            });
+            assert_eq!(got, want, "{name}");
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! What the camera connector tests share: a TCP proxy in front of moto that plays a flaky link
+//! for the clip uploads (cut a connection, hold it, or refuse uploads altogether), the local
+//! stack started behind it (so the presigned URLs it hands out go through the proxy), the
+//! connector's config file, and the connector itself run in-process until told to stop.
+//!
+//! A proxy rather than a fake uploader: the real client streams real bytes to the real presigned
+//! URLs; only the link is played.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use failberry::camera;
+use failberry::config::{CameraConfig, Overrides, RawConfig};
+use failberry_local::seed::{self, HostSeed};
+use failberry_local::StackOptions;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, Notify};
+
+use crate::{moto_url, Stack};
+
+/// What the link does to uploads (connections whose first request is a presigned PUT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    Up,
+    /// Every upload connection is dropped at once.
+    Down,
+    /// The connection carrying upload byte `n` (counted from when this was set) is cut; then up.
+    CutAfter(u64),
+    /// Upload byte `n` waits until `release`; then up.
+    HoldAfter(u64),
+}
+
+pub struct Proxy {
+    pub url: String,
+    link: Arc<Mutex<Link>>,
+    /// Upload bytes forwarded since the last `set`.
+    pub sent: Arc<AtomicU64>,
+    pub held: Arc<Notify>,
+    release: Arc<Notify>,
+    released: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: &str) -> Proxy {
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let proxy = Proxy {
+            url,
+            link: Arc::new(Mutex::new(Link::Up)),
+            sent: Arc::new(AtomicU64::new(0)),
+            held: Arc::new(Notify::new()),
+            release: Arc::new(Notify::new()),
+            released: Arc::new(AtomicBool::new(false)),
+        };
+        let (link, sent, held, release, released) = (
+            proxy.link.clone(),
+            proxy.sent.clone(),
+            proxy.held.clone(),
+            proxy.release.clone(),
+            proxy.released.clone(),
+        );
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let (link, sent, held, release, released) = (
+                    link.clone(),
+                    sent.clone(),
+                    held.clone(),
+                    release.clone(),
+                    released.clone(),
+                );
+                tokio::spawn(async move {
+                    let _ = relay(client, &upstream, link, sent, held, release, released).await;
+                });
+            }
+        });
+        proxy
+    }
+
+    pub fn set(&self, link: Link) {
+        self.sent.store(0, Ordering::SeqCst);
+        self.released.store(false, Ordering::SeqCst);
+        *self.link.lock().unwrap() = link;
+    }
+
+    pub fn release(&self) {
+        self.released.store(true, Ordering::SeqCst);
+        *self.link.lock().unwrap() = Link::Up;
+        self.release.notify_waiters();
+    }
+}
+
+async fn relay(
+    client: TcpStream,
+    upstream: &str,
+    link: Arc<Mutex<Link>>,
+    sent: Arc<AtomicU64>,
+    held: Arc<Notify>,
+    release: Arc<Notify>,
+    released: Arc<AtomicBool>,
+) -> std::io::Result<()> {
+    // An upload is a presigned PUT: its request line carries the signature in the query (the
+    // stack's own SDK calls sign in a header, and are never cut).
+    let mut head = [0u8; 4096];
+    let upload = loop {
+        let n = client.peek(&mut head).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        if let Some(end) = head[..n].windows(2).position(|w| w == b"\r\n") {
+            let line = &head[..end];
+            break line.starts_with(b"PUT ") && line.windows(15).any(|w| w == b"X-Amz-Signature");
+        }
+        if n == head.len() {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    if upload && *link.lock().unwrap() == Link::Down {
+        return Ok(());
+    }
+    let server = TcpStream::connect(upstream).await?;
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let back =
+        tokio::spawn(async move { tokio::io::copy(&mut server_read, &mut client_write).await });
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = client_read.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        if upload {
+            let total = sent.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+            let rule = *link.lock().unwrap();
+            match rule {
+                Link::Down => {
+                    back.abort();
+                    return Ok(());
+                }
+                Link::CutAfter(at) if total >= at => {
+                    *link.lock().unwrap() = Link::Up;
+                    back.abort();
+                    return Ok(());
+                }
+                Link::HoldAfter(at) if total >= at => {
+                    let wait = release.notified();
+                    held.notify_one();
+                    if !released.load(Ordering::SeqCst) {
+                        wait.await;
+                    }
+                }
+                _ => {}
+            }
+        }
+        server_write.write_all(&buf[..n]).await?;
+    }
+    let _ = back.await;
+    Ok(())
+}
+
+/// The local stack with its S3 (and so its presigned URLs) behind `proxy`.
+pub async fn stack_via(proxy: &Proxy, hosts: &[HostSeed]) -> Stack {
+    let _ = moto_url();
+    let options = StackOptions {
+        bucket: format!("failberry-test-{:016x}", fastrand::u64(..)),
+        hosts: hosts.to_vec(),
+        ..StackOptions::default()
+    };
+    let stack = failberry_local::Stack::start(&proxy.url, options)
+        .await
+        .expect("starting the local stack");
+    Stack {
+        stack,
+        http: reqwest::Client::new(),
+    }
+}
+
+/// Writes the connector's config file and builds the checked config from it.
+pub fn config(dir: &Path, api: &str, camera_toml: &str) -> CameraConfig {
+    let text = format!(
+        "[api]\nurl = \"{api}\"\n[ddns]\nhostname = \"{}\"\nsecret = \"{}\"\n[camera]\nqueue_dir = \"{}\"\nretry_secs = 1\nresult_poll_secs = 1\n{camera_toml}",
+        seed::HOSTNAME,
+        seed::SECRET,
+        dir.join("queue").display()
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, &text).unwrap();
+    let (raw, _) = RawConfig::load(&path).unwrap();
+    CameraConfig::build(raw, &Overrides::default()).expect("a valid camera config")
+}
+
+/// `camera watch` running in this process until `stop`.
+pub struct Connector {
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Connector {
+    pub fn start(config: &CameraConfig) -> Connector {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let config = config.clone();
+        let task = tokio::spawn(async move {
+            camera::watch(&config, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        Connector {
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+/// Every stored clip as (key, size), once `count` are there (panics after `within`).
+pub async fn stored_clips(stack: &Stack, count: usize, within: Duration) -> Vec<(String, i64)> {
+    let deadline = Instant::now() + within;
+    loop {
+        let out = stack
+            .s3()
+            .list_objects_v2()
+            .bucket(&stack.bucket)
+            .prefix("incoming/")
+            .send()
+            .await
+            .unwrap();
+        let clips: Vec<(String, i64)> = out
+            .contents()
+            .iter()
+            .map(|o| (o.key().unwrap().to_string(), o.size().unwrap_or(0)))
+            .collect();
+        if clips.len() >= count {
+            return clips;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{count} clips expected in S3, found {clips:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The stored object's bytes.
+pub async fn object(stack: &Stack, key: &str) -> Vec<u8> {
+    let out = stack
+        .s3()
+        .get_object()
+        .bucket(&stack.bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    out.body.collect().await.unwrap().into_bytes().to_vec()
+}
+
+/// Writes a file the way an NVR does: under a temporary name, then renamed (MOVED_TO).
+pub fn drop_clip(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes).unwrap();
+    let path = dir.join(name);
+    std::fs::rename(&tmp, &path).unwrap();
+    path
+}
+
+/// `n` bytes that differ from clip to clip.
+pub fn clip_bytes(n: usize) -> Vec<u8> {
+    let mut rng = fastrand::Rng::new();
+    (0..n).map(|_| rng.u8(..)).collect()
+}
+
+/// Waits until `check` holds (panics after `within`).
+pub async fn until(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
