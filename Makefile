@@ -10,7 +10,7 @@ export RUN_DIR := $(CURDIR)/.run
 HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 CLIENT := target/$(HOST_TRIPLE)/pi/failberry
 
-.PHONY: help demo test serve bench build client cost lint deploy clean
+.PHONY: help demo test serve bench build client cost lint deploy clean fuzz
 
 help:
 	@echo "make demo    the DDNS and failover stories end to end on a local stack (moto, no AWS account)"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench   cold start, memory and latency figures beside a baseline (installs nginx, wrk)"
 	@echo "make build   release arm64 Lambda bootstraps (cargo-lambda)"
 	@echo "make client  the Pi client as shipped: small, static (run it on the Pi, or copy the binary)"
+	@echo "make fuzz    every fuzz target for FUZZ_SECONDS each (default 60; cargo-fuzz, stable Rust)"
 	@echo "make cost    the monthly bill of infra/template.yaml at the home scale, item by item"
 	@echo "make deploy  sam deploy of infra/template.yaml (needs AWS credentials and the SAM CLI)"
 
@@ -76,6 +77,25 @@ client:
 build: $(VENV)/.build-installed
 	rustup target add aarch64-unknown-linux-gnu
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/cargo-lambda lambda build --release --arm64 -p failberry-ddns --lambda-dir target/lambda -p failberry-ping
+
+# libFuzzer through cargo-fuzz. This machine has only stable Rust: RUSTC_BOOTSTRAP=1 lets stable
+# rustc take cargo-fuzz's unstable flags. No sanitizer (-s none): the targets are safe Rust, and
+# the C++ decoder is not reached (mp4_clip stops at demuxing). Seeds in fuzz/seeds, the corpus in
+# fuzz/corpus, crashes in fuzz/artifacts (each one found becomes a regression test in make test).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := signed_update dyndns2 reference_protocol config_documents apigw_event health_request mp4_clip
+FUZZ := RUSTC_BOOTSTRAP=1 $(CARGO) fuzz
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	cd fuzz && $(FUZZ) build -s none
+	@mkdir -p $(RUN_DIR)
+	@set -euo pipefail; cd fuzz; for t in $(FUZZ_TARGETS); do \
+		mkdir -p corpus/$$t; \
+		$(FUZZ) run -s none $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) \
+			-print_final_stats=1 -rss_limit_mb=2048 -timeout=10 > $(RUN_DIR)/fuzz-$$t.log 2>&1 \
+			|| { echo "$$t: crash, see $(RUN_DIR)/fuzz-$$t.log and fuzz/artifacts/$$t"; exit 1; }; \
+		echo "$$t: $$(sed -n 's/^stat::number_of_executed_units: *//p' $(RUN_DIR)/fuzz-$$t.log) runs in $(FUZZ_SECONDS) s, no crash"; \
+	done
 
 cost:
 	$(CARGO) run --quiet -p failberry-ctl -- cost
