@@ -69,18 +69,18 @@ fn vm_hwm_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// One `GET /` on a fresh connection: the time to the full answer, or `None` when it was not 200.
-async fn probe(addr: SocketAddr) -> Option<Duration> {
+/// One `GET /` on a fresh connection, blocking (the prober has a thread of its own, so the load
+/// generator's scheduling does not count in its figures): the time to the full answer, or `None`
+/// when it was not 200.
+fn probe(addr: SocketAddr) -> Option<Duration> {
+    use std::io::{Read, Write};
     let started = Instant::now();
-    let mut s = TcpStream::connect(addr).await.ok()?;
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     s.write_all(b"GET / HTTP/1.1\r\nHost: pi\r\nConnection: close\r\n\r\n")
-        .await
         .ok()?;
     let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer))
-        .await
-        .ok()?
-        .ok()?;
+    s.read_to_end(&mut answer).ok()?;
     answer
         .starts_with(b"HTTP/1.1 200")
         .then(|| started.elapsed())
@@ -114,48 +114,55 @@ fn get_root_stays_fast_under_idle_slowloris_garbage_and_oversized_load() {
         failberry::health::raise_fd_limit((IDLE + SLOWLORIS + GARBAGE + OVERSIZED + 500) as u64);
     let (server, addr) = start();
     let pid = server.0.id();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (latencies, failures) = rt.block_on(async move {
-        // Thousands of idle connections, held for the whole test.
-        let mut idle = Vec::with_capacity(IDLE);
-        for _ in 0..IDLE {
-            idle.push(TcpStream::connect(addr).await.expect("idle connection"));
-        }
-        let stop = Instant::now() + Duration::from_secs(4);
-        let mut load = Vec::new();
-        for _ in 0..SLOWLORIS {
-            load.push(tokio::spawn(slowloris(addr, stop)));
-        }
-        for i in 0..GARBAGE {
-            let garbage: Vec<u8> = (0..512).map(|j| ((i * 31 + j * 7) % 251) as u8).collect();
-            load.push(tokio::spawn(one_shot(addr, garbage)));
-        }
-        for _ in 0..OVERSIZED {
-            let mut head = b"GET / HTTP/1.1\r\nHost: pi\r\nX-Big: ".to_vec();
-            head.extend(std::iter::repeat_n(b'a', 64 * 1024));
-            head.extend_from_slice(b"\r\n\r\n");
-            load.push(tokio::spawn(one_shot(addr, head)));
-        }
-        // The prober, one request at a time, as the ping function would (but far more often).
-        let mut latencies = Vec::with_capacity(PROBES);
-        let mut failures = 0;
-        for _ in 0..PROBES {
-            match probe(addr).await {
-                Some(t) => latencies.push(t),
-                None => failures += 1,
+    // The load, on a thread and runtime of its own; it stops by itself.
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let load = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            // Thousands of idle connections, held for the whole test.
+            let mut idle = Vec::with_capacity(IDLE);
+            for _ in 0..IDLE {
+                idle.push(TcpStream::connect(addr).await.expect("idle connection"));
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        for task in load {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
-        }
-        drop(idle);
-        (latencies, failures)
+            let stop = Instant::now() + Duration::from_secs(4);
+            let mut load = Vec::new();
+            for _ in 0..SLOWLORIS {
+                load.push(tokio::spawn(slowloris(addr, stop)));
+            }
+            for i in 0..GARBAGE {
+                let garbage: Vec<u8> = (0..512).map(|j| ((i * 31 + j * 7) % 251) as u8).collect();
+                load.push(tokio::spawn(one_shot(addr, garbage)));
+            }
+            for _ in 0..OVERSIZED {
+                let mut head = b"GET / HTTP/1.1\r\nHost: pi\r\nX-Big: ".to_vec();
+                head.extend(std::iter::repeat_n(b'a', 64 * 1024));
+                head.extend_from_slice(b"\r\n\r\n");
+                load.push(tokio::spawn(one_shot(addr, head)));
+            }
+            ready_tx.send(()).unwrap();
+            for task in load {
+                let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+            }
+            drop(idle);
+        });
     });
+    ready_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the load is under way");
+    // The prober, one request at a time, as the ping function would (but far more often).
+    let mut latencies = Vec::with_capacity(PROBES);
+    let mut failures = 0;
+    for _ in 0..PROBES {
+        match probe(addr) {
+            Some(t) => latencies.push(t),
+            None => failures += 1,
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    load.join().expect("the load generator finished");
     let peak_kb = vm_hwm_kb(pid);
     let mut sorted = latencies.clone();
     sorted.sort();

@@ -81,18 +81,23 @@ fn s3_rules(clip: Vec<u8>, get_faults: usize, get_status: (u16, &'static str)) -
         });
     let (status, code) = get_status;
     let body = format!("<Error><Code>{code}</Code><Message>slow down</Message></Error>");
-    let get = mock!(aws_sdk_s3::Client::get_object)
-        .match_requests(|r| r.key() == Some(KEY))
-        .sequence()
-        .http_status(status, Some(body))
-        .times(get_faults)
-        .output(move || {
-            GetObjectOutput::builder()
-                .body(ByteStream::from(clip.clone()))
-                .e_tag("\"e1\"")
-                .build()
-        })
-        .build();
+    let clip_output = move || {
+        GetObjectOutput::builder()
+            .body(ByteStream::from(clip.clone()))
+            .e_tag("\"e1\"")
+            .build()
+    };
+    let get = mock!(aws_sdk_s3::Client::get_object).match_requests(|r| r.key() == Some(KEY));
+    let get = if get_faults == 0 {
+        get.then_output(clip_output)
+    } else {
+        get.sequence()
+            .http_status(status, Some(body))
+            .times(get_faults)
+            .output(clip_output)
+            .repeatedly()
+            .build()
+    };
     S3Rules {
         head,
         no_result,
@@ -143,16 +148,22 @@ fn throttling() -> DetectLabelsError {
 }
 
 fn labels(throttled: usize) -> Rule {
-    mock!(aws_sdk_rekognition::Client::detect_labels)
-        .sequence()
-        .error(throttling)
-        .times(throttled)
-        .output(|| {
-            DetectLabelsOutput::builder()
-                .labels(RekLabel::builder().name("Cat").confidence(97.0).build())
-                .build()
-        })
-        .build()
+    let cat = || {
+        DetectLabelsOutput::builder()
+            .labels(RekLabel::builder().name("Cat").confidence(97.0).build())
+            .build()
+    };
+    let rule = mock!(aws_sdk_rekognition::Client::detect_labels);
+    if throttled == 0 {
+        rule.then_output(cat)
+    } else {
+        rule.sequence()
+            .error(throttling)
+            .times(throttled)
+            .output(cat)
+            .repeatedly()
+            .build()
+    }
 }
 
 fn app(
@@ -184,7 +195,9 @@ fn batch() -> SqsEvent {
     let s3_event = serde_json::json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
         "s3": {"bucket": {"name": BUCKET}, "object": {"key": KEY, "size": 1}}}]});
     serde_json::from_value(serde_json::json!({"Records": [{
-        "messageId": "m1", "body": s3_event.to_string(), "eventSource": "aws:sqs"}]}))
+        "messageId": "m1", "receiptHandle": "r1", "body": s3_event.to_string(),
+        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+        "eventSource": "aws:sqs", "awsRegion": "eu-west-1"}]}))
     .expect("an SQS event")
 }
 
