@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: failberry_fuzz::quiet_panics(), |data: &[u8]| {
     if let Ok(json) = std::str::from_utf8(data) {
         failberry_fuzz::handle_event(json);
     }

@@ -7,7 +7,7 @@ use failberry_fuzz::{event_json, fields, handle_event};
 use failberry_proto::paths;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: failberry_fuzz::quiet_panics(), |data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };

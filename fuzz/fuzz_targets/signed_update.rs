@@ -6,7 +6,7 @@ use failberry_fuzz::{event_json, fields, handle_event, HOST, SECRET};
 use failberry_proto::{paths, Signer, KEY_ID_HEADER, SIGNATURE_HEADER};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: failberry_fuzz::quiet_panics(), |data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };

@@ -11,6 +11,11 @@ use failberry_proto::{paths, Signer, KEY_ID_HEADER, SIGNATURE_HEADER};
 use proptest::prelude::*;
 use support::{app, event_json, FIXTURE_TIME, HOST, SECRET};
 
+/// Paths and query strings of the characters a URI may carry (RFC 3986), percent escapes included:
+/// `lambda_http` itself panics on others before the handler runs (see the last test).
+const URI_PATH: &str = "/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2}){0,24}";
+const URI_QUERY: &str = "([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2}){0,40}";
+
 fn method() -> impl Strategy<Value = String> {
     prop_oneof![
         Just("GET".to_string()),
@@ -26,7 +31,7 @@ fn path() -> impl Strategy<Value = String> {
         Just(paths::MYIP.to_string()),
         Just(paths::NIC_UPDATE.to_string()),
         Just(paths::LEGACY_ROOT.to_string()),
-        "/[ -~]{0,24}",
+        URI_PATH,
     ]
 }
 
@@ -36,7 +41,7 @@ fn query() -> impl Strategy<Value = String> {
         Just(HOST.to_string()),
         Just("81.2.69.142".to_string()),
         Just("81.2.69.142,2001:db8::1".to_string()),
-        "[ -~]{0,40}",
+        URI_QUERY,
         "(%[0-9A-Fa-f]{2}|[a-z0-9.,:]){0,30}",
     ];
     let pair = (
@@ -54,7 +59,7 @@ fn query() -> impl Strategy<Value = String> {
         .prop_map(|(k, v)| format!("{k}={v}"));
     prop_oneof![
         proptest::collection::vec(pair, 0..6).prop_map(|p| p.join("&")),
-        "[ -~]{0,80}",
+        URI_QUERY,
     ]
 }
 
@@ -191,4 +196,19 @@ fn a_signed_update_through_the_same_path_is_applied() {
         String::from_utf8_lossy(response.body())
     );
     assert_eq!(app.dns.upserts.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn lambda_http_panics_on_a_query_string_that_is_not_a_uri() {
+    // Found by the property above (minimal input: `rawQueryString: ">"`): lambda_http 1.3's event
+    // conversion `expect`s a valid URI and panics, before any of our code runs. API Gateway
+    // forwards what the client sent; with the release profile unwinding, the runtime answers the
+    // invocation with an error instead of the process aborting. Kept as a test so an upstream
+    // fix shows here (then the properties may use any printable query string again).
+    let json = event_json("GET", paths::NIC_UPDATE, ">", &[], None, "81.2.69.142");
+    let parsed = std::panic::catch_unwind(|| lambda_http::request::from_str(&json).map(|_| ()));
+    assert!(
+        parsed.is_err(),
+        "lambda_http now survives an invalid query string"
+    );
 }

@@ -153,7 +153,7 @@ fn labels(throttled: usize) -> Rule {
             .labels(RekLabel::builder().name("Cat").confidence(97.0).build())
             .build()
     };
-    let rule = mock!(aws_sdk_rekognition::Client::detect_labels);
+    let rule = mock!(aws_sdk_rekognition::Client::detect_labels).match_requests(|_| true);
     if throttled == 0 {
         rule.then_output(cat)
     } else {
