@@ -56,7 +56,10 @@ async fn a_burst_for_one_host_writes_each_change_once() {
                 other => panic!("an answer outside the documented ones: {other:?} {body}"),
             }
         }
-        assert_eq!(updated, 1, "round {ip}: one UPSERT for one change: {answers:?}");
+        assert_eq!(
+            updated, 1,
+            "round {ip}: one UPSERT for one change: {answers:?}"
+        );
         assert_eq!(stack.record(HOST, "A").await, vec![ip]);
     }
 }
