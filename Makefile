@@ -15,7 +15,7 @@ ARCH_TRIPLE := $(if $(filter x86_64,$(ARCH)),x86_64,aarch64)-unknown-linux-gnu
 export SAM_CLI_TELEMETRY := 0
 SAM := $(VENV)/bin/sam
 
-.PHONY: help demo test serve bench build check-template check-deploy client cost lint deploy clean
+.PHONY: help demo test serve bench build check-template check-deploy client cost lint deploy clean fuzz
 
 help:
 	@echo "make demo    the DDNS and failover stories end to end on a local stack (moto, no AWS account)"
@@ -25,6 +25,7 @@ help:
 	@echo "make build   sam build: the four functions' release bootstraps (ARCH=arm64 or x86_64)"
 	@echo "make client  the Pi client as shipped: small, static (run it on the Pi, or copy the binary)"
 	@echo "make check-deploy  the template's linters and an arm64 sam build (slow: not in make test)"
+	@echo "make fuzz    every fuzz target for FUZZ_SECONDS each (default 60; cargo-fuzz, stable Rust)"
 	@echo "make cost    the monthly bill of infra/template.yaml at the home scale, item by item"
 	@echo "make deploy  sam build + sam deploy with samconfig.toml's parameters (needs AWS credentials)"
 
@@ -109,6 +110,25 @@ check-deploy: check-template
 		n=$$((n + 1)); \
 	done; [ $$n = 4 ] || { echo "expected 4 bootstraps, found $$n"; exit 1; }; \
 	echo "check-deploy: template clean, 4 arm64 bootstraps built"
+
+# libFuzzer through cargo-fuzz. This machine has only stable Rust: RUSTC_BOOTSTRAP=1 lets stable
+# rustc take cargo-fuzz's unstable flags. No sanitizer (-s none): the targets are safe Rust, and
+# the C++ decoder is not reached (mp4_clip stops at demuxing). Seeds in fuzz/seeds, the corpus in
+# fuzz/corpus, crashes in fuzz/artifacts (each one found becomes a regression test in make test).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := signed_update dyndns2 reference_protocol config_documents apigw_event health_request mp4_clip
+FUZZ := RUSTC_BOOTSTRAP=1 $(CARGO) fuzz
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	cd fuzz && $(FUZZ) build -s none
+	@mkdir -p $(RUN_DIR)
+	@set -euo pipefail; cd fuzz; for t in $(FUZZ_TARGETS); do \
+		mkdir -p corpus/$$t; \
+		$(FUZZ) run -s none $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) \
+			-print_final_stats=1 -rss_limit_mb=2048 -timeout=10 > $(RUN_DIR)/fuzz-$$t.log 2>&1 \
+			|| { echo "$$t: crash, see $(RUN_DIR)/fuzz-$$t.log and fuzz/artifacts/$$t"; exit 1; }; \
+		echo "$$t: $$(sed -n 's/^stat::number_of_executed_units: *//p' $(RUN_DIR)/fuzz-$$t.log) runs in $(FUZZ_SECONDS) s, no crash"; \
+	done
 
 cost:
 	$(CARGO) run --quiet -p failberry-ctl -- cost

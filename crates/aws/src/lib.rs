@@ -1,9 +1,11 @@
 //! AWS adapters shared by failberry's functions and the owner's tool: JSON documents kept in S3
 //! (read through an ETag-revalidated cache, written with conditional puts) and the jittered
-//! retry used around every AWS write. Domain decisions stay in the function crates.
+//! retry used around every AWS write, and the SDK configuration with an HTTPS client that trusts
+//! only Amazon's roots. Domain decisions stay in the function crates.
 
 pub mod document;
 pub mod retry;
+pub mod tls;
 
 pub use document::{
     describe, lost_conditional_write, DocumentCache, DocumentError, DocumentSource, Fetched,
@@ -15,6 +17,7 @@ pub fn required_env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))
 }
 pub use retry::{describe_attempts, retry, transient, Backoff, SdkRetry, COMMON_RETRYABLE_CODES};
+pub use tls::sdk_config;
 
 /// An optional environment variable holding whole seconds; a value that is not one is an error
 /// naming it, never silently replaced by the default.

@@ -12,7 +12,8 @@ async fn main() -> Result<(), Error> {
         replay_prefix: std::env::var("REPLAY_PREFIX").unwrap_or_else(|_| "replay/".into()),
         clips_bucket: failberry_aws::required_env("CLIPS_BUCKET")?,
     };
-    let sdk = aws_config::load_from_env().await;
+    // Trusts only the Amazon Trust Services roots: no system trust store to load at start.
+    let sdk = failberry_aws::sdk_config().await;
     let s3 = aws_sdk_s3::Client::new(&sdk);
     let app = AwsClips::from_client(s3, settings, SystemClock);
     let app = &app;

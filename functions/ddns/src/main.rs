@@ -13,7 +13,8 @@ async fn main() -> Result<(), Error> {
         config_max_age: failberry_aws::env_secs("CONFIG_MAX_AGE_SECS", 10)?,
         replay_prefix: std::env::var("REPLAY_PREFIX").unwrap_or_else(|_| "replay/".into()),
     };
-    let sdk = aws_config::load_from_env().await;
+    // Trusts only the Amazon Trust Services roots: no system trust store to load at start.
+    let sdk = failberry_aws::sdk_config().await;
     let route53 = aws_sdk_route53::Client::new(&sdk);
     let s3 = aws_sdk_s3::Client::new(&sdk);
     let app = AwsDdns::from_clients(route53, s3, settings, SystemClock);

@@ -28,6 +28,12 @@ pub enum Stamp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
     Admitted,
+    /// This very change was admitted a moment ago for a signed request stamped `last_applied`,
+    /// within the signing window of this one: a duplicate racing it (the same new address sent
+    /// twice) changes nothing and is answered `unchanged`, so a change is written once.
+    AlreadyApplied {
+        last_applied: i64,
+    },
     /// A change stamped `last_applied` (or later) was already applied for this key.
     Replayed {
         last_applied: i64,
@@ -44,6 +50,18 @@ pub fn next_mark(last_applied: Option<i64>, stamp: Stamp) -> Result<i64, i64> {
     }
 }
 
+/// Whether a signed request for `change`, stamped `stamp`, duplicates the change the mark holds:
+/// the same change, admitted for a signed stamp within the signing window of this one. Pure.
+pub fn duplicates(mark: Option<(i64, Option<&str>)>, stamp: Stamp, change: &str) -> bool {
+    match (mark, stamp) {
+        (Some((last, Some(applied))), Stamp::Signed(ts)) => {
+            applied == change
+                && ts.abs_diff(last) <= failberry_proto::signing::TIMESTAMP_WINDOW_SECS as u64
+        }
+        _ => false,
+    }
+}
+
 pub trait ReplayGuard: Send + Sync {
     /// Admits a change for `key_id` stamped `stamp` and moves the mark, or refuses it.
     fn admit(
@@ -51,12 +69,28 @@ pub trait ReplayGuard: Send + Sync {
         key_id: &str,
         stamp: Stamp,
     ) -> impl Future<Output = Result<Admission, String>> + Send;
+
+    /// As [`admit`](Self::admit), for the planned `change` (the UPSERTs, as text): a guard that
+    /// remembers the change it admitted answers a racing duplicate of it `AlreadyApplied`. By
+    /// default the change is not remembered.
+    fn admit_change(
+        &self,
+        key_id: &str,
+        stamp: Stamp,
+        change: &str,
+    ) -> impl Future<Output = Result<Admission, String>> + Send {
+        let _ = change;
+        self.admit(key_id, stamp)
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Mark {
     last_applied: i64,
+    /// The change admitted with the mark (absent in marks written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    change: Option<String>,
 }
 
 /// How often a conditional write that lost a race is tried again, re-reading the mark each time.
@@ -84,12 +118,12 @@ impl S3ReplayGuard {
 }
 
 /// The mark and its ETag, `None` when no change was applied yet (or the mark expired).
-async fn read(mark: &S3Documents) -> Result<Option<(i64, String)>, String> {
+async fn read(mark: &S3Documents) -> Result<Option<(Mark, String)>, String> {
     match mark.fetch(None).await {
         Ok(Fetched::Document { bytes, etag }) => {
             let read: Mark =
                 serde_json::from_slice(&bytes).map_err(|e| format!("not a replay mark: {e}"))?;
-            Ok(Some((read.last_applied, etag)))
+            Ok(Some((read, etag)))
         }
         Ok(Fetched::NotModified) => Err("a mark read unconditionally answered 304".into()),
         Err(DocumentError::NotFound { .. }) => Ok(None),
@@ -99,16 +133,49 @@ async fn read(mark: &S3Documents) -> Result<Option<(i64, String)>, String> {
 
 impl ReplayGuard for S3ReplayGuard {
     async fn admit(&self, key_id: &str, stamp: Stamp) -> Result<Admission, String> {
+        self.admit_marked(key_id, stamp, None).await
+    }
+
+    async fn admit_change(
+        &self,
+        key_id: &str,
+        stamp: Stamp,
+        change: &str,
+    ) -> Result<Admission, String> {
+        self.admit_marked(key_id, stamp, Some(change)).await
+    }
+}
+
+impl S3ReplayGuard {
+    async fn admit_marked(
+        &self,
+        key_id: &str,
+        stamp: Stamp,
+        change: Option<&str>,
+    ) -> Result<Admission, String> {
         // The key id is a validated FQDN: it cannot escape the prefix.
         let key = format!("{}{key_id}/last-applied.json", self.prefix);
         let mark = S3Documents::new(self.client.clone(), &self.bucket, key);
         for _ in 0..RACE_ATTEMPTS {
             let current = read(&mark).await?;
-            let next = match next_mark(current.as_ref().map(|(t, _)| *t), stamp) {
+            let held = current
+                .as_ref()
+                .map(|(m, _)| (m.last_applied, m.change.as_deref()));
+            if let Some(change) = change {
+                if duplicates(held, stamp, change) {
+                    let last_applied = held.map_or(0, |(t, _)| t);
+                    return Ok(Admission::AlreadyApplied { last_applied });
+                }
+            }
+            let next = match next_mark(held.map(|(t, _)| t), stamp) {
                 Ok(next) => next,
                 Err(last_applied) => return Ok(Admission::Replayed { last_applied }),
             };
-            let body = serde_json::to_vec(&Mark { last_applied: next }).expect("a mark serialises");
+            let body = serde_json::to_vec(&Mark {
+                last_applied: next,
+                change: change.map(str::to_string),
+            })
+            .expect("a mark serialises");
             // Over the ETag read, or only if there is none yet: a lost race reads again.
             match mark
                 .put(body, current.as_ref().map(|(_, etag)| etag.as_str()))
@@ -169,6 +236,59 @@ mod tests {
         ];
         for (name, last, stamp, want) in cases {
             assert_eq!(next_mark(last, stamp), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn only_a_recent_signed_duplicate_of_the_held_change_is_a_duplicate() {
+        let x = "A 81.2.69.142 60";
+        let cases = [
+            ("no mark", None, Stamp::Signed(100), x, false),
+            (
+                "a mark without a change",
+                Some((100, None)),
+                Stamp::Signed(101),
+                x,
+                false,
+            ),
+            (
+                "the same change racing",
+                Some((100, Some(x))),
+                Stamp::Signed(101),
+                x,
+                true,
+            ),
+            (
+                "an older request of it",
+                Some((100, Some(x))),
+                Stamp::Signed(99),
+                x,
+                true,
+            ),
+            (
+                "another change",
+                Some((100, Some(x))),
+                Stamp::Signed(101),
+                "A 81.2.69.160 60",
+                false,
+            ),
+            (
+                "the same change much later",
+                Some((100, Some(x))),
+                Stamp::Signed(100 + 301),
+                x,
+                false,
+            ),
+            (
+                "a dyndns2 change",
+                Some((100, Some(x))),
+                Stamp::Server(101),
+                x,
+                false,
+            ),
+        ];
+        for (name, mark, stamp, change, want) in cases {
+            assert_eq!(duplicates(mark, stamp, change), want, "{name}");
         }
     }
 }

@@ -123,8 +123,25 @@ impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock> Ddns<D, R, S, K> 
                 change_id: None,
             });
         }
-        match self.replay.admit(&host.name, stamp).await {
+        let change: Vec<String> = changes
+            .iter()
+            .map(|u| format!("{:?} {} {}", u.record_type, u.value, u.ttl))
+            .collect();
+        match self
+            .replay
+            .admit_change(&host.name, stamp, &change.join(", "))
+            .await
+        {
             Ok(Admission::Admitted) => {}
+            Ok(Admission::AlreadyApplied { last_applied }) => {
+                tracing::info!(host = %host.name, ?stamp, last_applied, "change already applied by a request racing this one");
+                return Ok(Applied {
+                    status: UpdateStatus::Unchanged,
+                    ipv4,
+                    ipv6,
+                    change_id: None,
+                });
+            }
             Ok(Admission::Replayed { last_applied }) => {
                 tracing::warn!(host = %host.name, ?stamp, last_applied, "replayed or out-of-order change refused");
                 return Err(ApiError::Replayed { last_applied });

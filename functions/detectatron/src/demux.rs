@@ -51,8 +51,22 @@ impl VideoTrack {
     }
 }
 
-/// Demuxes `clip`, keeping its first video track.
+/// Demuxes `clip`, keeping its first video track. A panic of the MP4 or H.264 reader on a
+/// malformed clip (`re_mp4` indexes its sample tables without checking them against each other)
+/// is caught and becomes `Corrupt`, so a bad upload yields an error result instead of killing
+/// the invocation (release builds unwind for this: the workspace's release profile).
 pub fn demux(clip: &[u8]) -> Result<VideoTrack, ClipError> {
+    std::panic::catch_unwind(|| read_track(clip)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(ClipError::Corrupt(format!("the MP4 reader failed: {what}")))
+    })
+}
+
+fn read_track(clip: &[u8]) -> Result<VideoTrack, ClipError> {
     let mp4 = Mp4::read_bytes(clip).map_err(|e| ClipError::Corrupt(e.to_string()))?;
     let Some(track) = mp4
         .tracks()

@@ -12,7 +12,8 @@ async fn main() -> Result<(), Error> {
         .json()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
-    let sdk = aws_config::load_from_env().await;
+    // Trusts only the Amazon Trust Services roots: no system trust store to load at start.
+    let sdk = failberry_aws::sdk_config().await;
     let s3 = aws_sdk_s3::Client::new(&sdk);
     let labeler = RekognitionLabeler::new(aws_sdk_rekognition::Client::new(&sdk));
     // The config document is optional: without DETECTATRON_CONFIG_BUCKET the defaults apply.

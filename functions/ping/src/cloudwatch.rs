@@ -79,6 +79,9 @@ impl MetricSink for CloudWatchSink {
             ..Default::default()
         };
         let mut lost = Lost::default();
+        // The contents of every request that could not be sent, for the log line: the metrics
+        // are then not lost for good (they can be read back from the logs).
+        let mut lost_batch: Vec<serde_json::Value> = Vec::new();
         for request in &requests {
             let data: Vec<MetricDatum> = request.iter().map(|d| to_sdk(d, run.timestamp)).collect();
             let samples: usize = request.iter().map(Datum::samples).sum();
@@ -102,6 +105,10 @@ impl MetricSink for CloudWatchSink {
                 Err(_) => "the invocation's deadline came first".to_string(),
             };
             lost.datapoints += samples;
+            lost_batch.extend(request.iter().map(|d| {
+                serde_json::json!({"target": d.target, "metric": d.metric.as_str(),
+                                   "values": d.values, "counts": d.counts})
+            }));
             for d in request {
                 if !lost.targets.contains(&d.target) {
                     lost.targets.push(d.target.clone());
@@ -114,6 +121,8 @@ impl MetricSink for CloudWatchSink {
                 lost_datapoints = lost.datapoints,
                 targets = %lost.targets.join(","),
                 reason = %lost.reason,
+                timestamp = failberry_proto::clock::unix_secs(run.timestamp),
+                batch = %serde_json::Value::Array(lost_batch),
                 "metrics lost: PutMetricData failed"
             );
             delivery.lost = Some(lost);

@@ -14,7 +14,8 @@ async fn main() -> Result<(), Error> {
             .unwrap_or_else(|_| failberry_failover::link::PING_CONFIG_KEY.into()),
         config_max_age: failberry_aws::env_secs("PING_CONFIG_MAX_AGE_SECS", 30)?,
     };
-    let sdk = aws_config::load_from_env().await;
+    // Trusts only the Amazon Trust Services roots: no system trust store to load at start.
+    let sdk = failberry_aws::sdk_config().await;
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk);
     let s3 = aws_sdk_s3::Client::new(&sdk);
     let app = AwsPing::from_clients(cloudwatch, s3, settings, SystemClock);
