@@ -128,6 +128,18 @@ impl<L: LinkChecks, C: Commands, B: ByteCounters, R: Reporter, K: Clock> Watchdo
         // The modem may still be dialling after a (re)boot: no step before the startup grace.
         let grace_end = started_at + config.startup_grace.as_secs() as i64;
         state.ladder.not_before = state.ladder.not_before.max(grace_end);
+        // A restart in the middle of a recovery (the reboot step, typically) has not seen the
+        // link come back: it starts down and needs `up` good rounds, or the ladder would reset
+        // on an assumption and a dead SIM would reboot the Pi every day anew.
+        let recovering = state.ladder.next_step > 0 || state.ladder.failed_passes > 0;
+        let wireless = Tracker {
+            status: if recovering {
+                LinkStatus::Down
+            } else {
+                LinkStatus::Up
+            },
+            streak: 0,
+        };
         Self {
             config,
             checks,
@@ -138,7 +150,7 @@ impl<L: LinkChecks, C: Commands, B: ByteCounters, R: Reporter, K: Clock> Watchdo
             tz,
             dry_run,
             state,
-            wireless: Tracker::default(),
+            wireless,
             wired: Tracker::default(),
             last_links: Vec::new(),
             last_report: None,
