@@ -15,6 +15,7 @@ use crate::dns::{DnsError, DnsStore, Route53Store};
 use crate::error::ApiError;
 use crate::records::plan;
 use crate::replay::{Admission, ReplayGuard, S3ReplayGuard, Stamp};
+use crate::report::StdoutLog;
 use failberry_proto::address::Addresses;
 use failberry_proto::hosts::{DdnsConfig, HostConfig};
 
@@ -38,11 +39,13 @@ pub struct Settings {
     pub replay_prefix: String,
 }
 
-pub struct Ddns<D, R, S, K> {
+pub struct Ddns<D, R, S, K, L = StdoutLog> {
     pub dns: D,
     pub replay: R,
     pub config: DocumentCache<S, DdnsConfig>,
     pub clock: K,
+    /// Where `/v1/report` writes its metric lines.
+    pub report_log: L,
 }
 
 /// The deployed shape: Route53, S3 and the system clock.
@@ -62,11 +65,12 @@ impl<K: Clock> AwsDdns<K> {
             replay: S3ReplayGuard::new(s3, settings.config_bucket, settings.replay_prefix),
             config: DocumentCache::new(documents, DdnsConfig::parse, settings.config_max_age),
             clock,
+            report_log: StdoutLog::default(),
         }
     }
 }
 
-impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock> Ddns<D, R, S, K> {
+impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock, L> Ddns<D, R, S, K, L> {
     pub async fn config(&self) -> Result<Arc<DdnsConfig>, ApiError> {
         self.config
             .get()
