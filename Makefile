@@ -10,7 +10,7 @@ export RUN_DIR := $(CURDIR)/.run
 HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 CLIENT := target/$(HOST_TRIPLE)/pi/failberry
 
-.PHONY: help demo test serve bench build client cost lint deploy clean
+.PHONY: help demo test serve bench build client deb deb-arm64 deb-test cost lint deploy clean
 
 help:
 	@echo "make demo    the DDNS and failover stories end to end on a local stack (moto, no AWS account)"
@@ -19,6 +19,8 @@ help:
 	@echo "make bench   cold start, memory and latency figures beside a baseline (installs nginx, wrk)"
 	@echo "make build   release arm64 Lambda bootstraps (cargo-lambda)"
 	@echo "make client  the Pi client as shipped: small, static (run it on the Pi, or copy the binary)"
+	@echo "make deb     the client's Debian package for this machine (deb-arm64: for a 64-bit Pi OS;"
+	@echo "             deb-test: build it and inspect every package in target/debian)"
 	@echo "make cost    the monthly bill of infra/template.yaml at the home scale, item by item"
 	@echo "make deploy  sam deploy of infra/template.yaml (needs AWS credentials and the SAM CLI)"
 
@@ -72,6 +74,31 @@ client:
 	@# RUSTFLAGS reaches only the --target build, never build scripts or proc macros.
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --profile pi --target $(HOST_TRIPLE) -p failberry --bin failberry
 	@echo "the Pi client: $(CLIENT) ($$(du -h $(CLIENT) | cut -f1))"
+
+# The Debian package (cargo-deb, installed once into .tools/): the static binary of `make client`,
+# the systemd units, the commented default config (a conffile) and the maintainer scripts of
+# packaging/. deb-arm64 cross-builds a static musl binary with zig (cargo-zigbuild).
+CARGO_DEB_VERSION := 3.8.0
+CARGO_DEB := $(CURDIR)/.tools/bin/cargo-deb
+DEB_DIR := target/debian
+
+$(CARGO_DEB):
+	$(CARGO) install --locked --quiet --root $(CURDIR)/.tools cargo-deb@$(CARGO_DEB_VERSION)
+
+$(VENV)/.deb-installed: requirements-deb.txt | $(VENV)/.dev-installed
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-deb.txt
+	touch $@
+
+deb: $(CARGO_DEB)
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO_DEB) -p failberry --profile pi --target $(HOST_TRIPLE) --no-strip -o $(DEB_DIR)
+
+deb-arm64: $(CARGO_DEB) $(VENV)/.deb-installed
+	rustup target add aarch64-unknown-linux-musl
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(CARGO_DEB) -p failberry --profile pi --target aarch64-unknown-linux-musl \
+		--cargo-build zigbuild --no-strip -o $(DEB_DIR)
+
+deb-test: deb
+	FAILBERRY_DEB="$$(ls $(DEB_DIR)/failberry_*.deb | tr '\n' ' ')" $(CARGO) test -p failberry --test package -- --nocapture
 
 build: $(VENV)/.build-installed
 	rustup target add aarch64-unknown-linux-gnu

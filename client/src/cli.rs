@@ -74,7 +74,7 @@ pub struct WatchdogArgs {
     pub interface: Option<String>,
 
     /// Where the ladder, the reboots and the month's use are kept [config: watchdog.state_file,
-    /// default /var/lib/failberry/watchdog-state.json]
+    /// default /var/lib/failberry-watchdog/state.json]
     #[arg(long, env = "FAILBERRY_WATCHDOG_STATE_FILE", value_name = "PATH")]
     pub state_file: Option<PathBuf>,
 

@@ -13,7 +13,8 @@ use super::check::check_interface;
 use super::raw::{RawDataCap, RawRecoveryStep, RawWatchdog};
 use super::ConfigError;
 
-pub const DEFAULT_WATCHDOG_STATE_FILE: &str = "/var/lib/failberry/watchdog-state.json";
+/// Its own directory: the watchdog runs as root, the other units as `failberry`.
+pub const DEFAULT_WATCHDOG_STATE_FILE: &str = "/var/lib/failberry-watchdog/state.json";
 /// mwan3 probes public resolvers; these answer TCP on 53 and 443 from anywhere.
 pub const DEFAULT_TRACK: [&str; 3] = ["1.1.1.1:443", "8.8.8.8:53", "9.9.9.9:443"];
 const MAX_TRACK: usize = 16;
