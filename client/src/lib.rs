@@ -46,7 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Watchdog(args) => {
             let raw = load_raw_config(&cli)?;
             let runtime = current_thread()?;
-            runtime.block_on(watchdog::run(raw, &cli.overrides(), args))
+            runtime.block_on(watchdog::system::run(raw, &cli.overrides(), args))
         }
         Command::Config(args) => match &args.action {
             ConfigAction::Check { file } => check_config(file.as_deref().unwrap_or(&cli.config)),

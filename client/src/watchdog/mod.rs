@@ -2,7 +2,8 @@
 //! ladder while the wireless link is down, counts its bytes against the month's cap, and reports
 //! to the API. This module owns the daemon (one [`Watchdog::round`] at a time, the state file,
 //! one log line per action); the decisions are pure (`ladder`, `datacap`), the outside world is
-//! behind small traits implemented for the real system in `system` and for the API in `report`.
+//! behind small traits implemented for the real system in `system` (which also wires the daemon
+//! up: [`system::run`]) and for the API in `report`.
 
 pub mod datacap;
 pub mod ladder;
@@ -420,84 +421,4 @@ pub async fn run_loop<L, C, B, R, K>(
             _ = tokio::time::sleep(interval) => {}
         }
     }
-}
-
-/// Builds the watchdog from the config file and flags, and runs it until SIGTERM (or for
-/// `--rounds`). Reports go to the API when `[api]` and the ddns key are configured.
-pub async fn run(
-    mut raw: crate::config::RawConfig,
-    overrides: &crate::config::Overrides,
-    args: &crate::cli::WatchdogArgs,
-) -> anyhow::Result<()> {
-    if let Some(interface) = &args.interface {
-        raw.watchdog.interface = Some(interface.clone());
-    }
-    if let Some(path) = &args.state_file {
-        raw.watchdog.state_file = Some(path.clone());
-    }
-    let ddns = std::mem::take(&mut raw.ddns);
-    let api = std::mem::take(&mut raw.api);
-    let config = WatchdogConfig::build(std::mem::take(&mut raw.watchdog)).map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-        anyhow::anyhow!("[watchdog] is not valid:\n  {}", lines.join("\n  "))
-    })?;
-    let reporter = match crate::config::DdnsConfig::build(
-        crate::config::RawConfig {
-            api,
-            ddns,
-            ..Default::default()
-        },
-        overrides,
-    ) {
-        Ok(ddns) if !config.report_interval.is_zero() => Some(report::ApiReporter::new(
-            &ddns.api_url,
-            &ddns.hostname,
-            ddns.secret.expose(),
-        )?),
-        Ok(_) => None,
-        Err(e) => {
-            info!(reason = %e, "reports off: the API and the device key come from [api] and [ddns]");
-            None
-        }
-    };
-    info!(
-        interface = %config.interface,
-        wired_interface = config.wired_interface.as_deref().unwrap_or("none"),
-        track_ip = %config.track.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(","),
-        reliability = config.reliability,
-        steps = %config.recovery.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(">"),
-        max_reboots_per_day = config.max_reboots_per_day,
-        data_cap_mib = config.data_cap.as_ref().map_or(0, |c| c.cap_bytes >> 20),
-        state_file = %config.state_file.display(),
-        reports = reporter.is_some(),
-        dry_run = args.dry_run,
-        "watchdog started"
-    );
-    let checks = system::SystemChecks::new(config.track.clone(), config.count, config.timeout);
-    let commands = system::SystemCommands {
-        timeout: std::time::Duration::from_secs(120),
-    };
-    let watchdog = Watchdog::new(
-        config,
-        checks,
-        commands,
-        system::SysfsCounters::default(),
-        reporter,
-        failberry_proto::SystemClock,
-        TimeZone::system(),
-        args.dry_run,
-    );
-    match args.rounds {
-        Some(rounds) => {
-            let mut watchdog = watchdog;
-            for i in 0..rounds {
-                if i > 0 {
-                    tokio::time::sleep(watchdog.config.interval).await;
-                }
-                watchdog.round().await;
-            }
-        }
-        None => run_loop(watchdog, crate::shutdown_signal()).await,
-    }
-    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The watchdog's traits for the real system: link checks through `/sys/class/net` and probes
 //! bound to the interface (`SO_BINDTODEVICE`, as the ddns client binds its requests), commands
-//! run as child processes, and byte counters from `/sys/class/net/IF/statistics`.
+//! run as child processes, and byte counters from `/sys/class/net/IF/statistics`; and [`run`],
+//! which builds the daemon on them from the config and flags.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -201,6 +202,89 @@ impl ByteCounters for SysfsCounters {
                 .to_string(),
         })
     }
+}
+
+/// Builds the watchdog from the config file and flags, and runs it until SIGTERM (or for
+/// `--rounds`). Reports go to the API when `[api]` and the ddns key are configured.
+pub async fn run(
+    mut raw: crate::config::RawConfig,
+    overrides: &crate::config::Overrides,
+    args: &crate::cli::WatchdogArgs,
+) -> anyhow::Result<()> {
+    if let Some(interface) = &args.interface {
+        raw.watchdog.interface = Some(interface.clone());
+    }
+    if let Some(path) = &args.state_file {
+        raw.watchdog.state_file = Some(path.clone());
+    }
+    let ddns = std::mem::take(&mut raw.ddns);
+    let api = std::mem::take(&mut raw.api);
+    let config = crate::config::WatchdogConfig::build(std::mem::take(&mut raw.watchdog)).map_err(
+        |errors| {
+            let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            anyhow::anyhow!("[watchdog] is not valid:\n  {}", lines.join("\n  "))
+        },
+    )?;
+    let reporter = match crate::config::DdnsConfig::build(
+        crate::config::RawConfig {
+            api,
+            ddns,
+            ..Default::default()
+        },
+        overrides,
+    ) {
+        Ok(ddns) if !config.report_interval.is_zero() => Some(super::report::ApiReporter::new(
+            &ddns.api_url,
+            &ddns.hostname,
+            ddns.secret.expose(),
+        )?),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::info!(reason = %e, "reports off: the API and the device key come from [api] and [ddns]");
+            None
+        }
+    };
+    tracing::info!(
+        interface = %config.interface,
+        wired_interface = config.wired_interface.as_deref().unwrap_or("none"),
+        track_ip = %config.track.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(","),
+        reliability = config.reliability,
+        steps = %config.recovery.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(">"),
+        max_reboots_per_day = config.max_reboots_per_day,
+        data_cap_mib = config.data_cap.as_ref().map_or(0, |c| c.cap_bytes >> 20),
+        state_file = %config.state_file.display(),
+        reports = reporter.is_some(),
+        dry_run = args.dry_run,
+        "watchdog started"
+    );
+    let interval = config.interval;
+    let checks = SystemChecks::new(config.track.clone(), config.count, config.timeout);
+    let commands = SystemCommands {
+        timeout: std::time::Duration::from_secs(120),
+    };
+    let watchdog = super::Watchdog::new(
+        config,
+        checks,
+        commands,
+        SysfsCounters::default(),
+        reporter,
+        failberry_proto::SystemClock,
+        jiff::tz::TimeZone::system(),
+        args.dry_run,
+    );
+    match args.rounds {
+        Some(rounds) => {
+            let mut watchdog = watchdog;
+            for i in 0..rounds {
+                if i > 0 {
+                    tokio::time::sleep(interval).await;
+                }
+                watchdog.round().await;
+            }
+        }
+        None => super::run_loop(watchdog, crate::shutdown_signal()).await,
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 mod dns;
 mod error;
+mod metric_log;
 mod records;
 mod replay;
 mod report;
@@ -13,7 +14,8 @@ mod service;
 
 pub use dns::{DnsError, DnsStore, Route53Store};
 pub use failberry_proto::hosts::{DdnsConfig, HostConfig};
+pub use metric_log::{MetricLog, StdoutLog};
 pub use records::{CurrentRecords, RecordSet, RecordType, Upsert};
 pub use replay::{next_mark, Admission, ReplayGuard, S3ReplayGuard, Stamp};
-pub use report::{emf_lines, MetricLog, StdoutLog, DEVICE, LINK, NAMESPACE};
+pub use report::{emf_lines, DEVICE, LINK, NAMESPACE};
 pub use service::{AwsDdns, Ddns, Settings};

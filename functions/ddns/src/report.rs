@@ -6,9 +6,6 @@
 //! a report never blocks an address update signed in the same second. The body's shape and
 //! bounds are `proto::report`'s.
 
-use std::io::Write;
-use std::sync::Mutex;
-
 use failberry_aws::DocumentSource;
 use failberry_proto::hostname::normalize_fqdn;
 use failberry_proto::paths;
@@ -22,32 +19,13 @@ use serde_json::{json, Value};
 
 use crate::dns::DnsStore;
 use crate::error::{json_response, ApiError};
+use crate::metric_log::MetricLog;
 use crate::replay::{Admission, ReplayGuard, Stamp};
-use crate::service::Ddns;
+use crate::service::{Ddns, UNKNOWN_KEY_SECRET};
 
 pub const NAMESPACE: &str = "Failberry/Pi";
 pub const DEVICE: &str = "Device";
 pub const LINK: &str = "Link";
-
-/// Where the metric lines go: stdout in Lambda, whose log pipeline makes them metrics.
-pub trait MetricLog: Send + Sync {
-    fn write_lines(&self, lines: &[String]) -> Result<(), String>;
-}
-
-/// Writes each line whole, so log lines of the subscriber never interleave with them.
-#[derive(Debug, Default)]
-pub struct StdoutLog(Mutex<()>);
-
-impl MetricLog for StdoutLog {
-    fn write_lines(&self, lines: &[String]) -> Result<(), String> {
-        let _guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out = std::io::stdout().lock();
-        for line in lines {
-            writeln!(out, "{line}").map_err(|e| e.to_string())?;
-        }
-        out.flush().map_err(|e| e.to_string())
-    }
-}
 
 fn emf(timestamp_ms: i64, dimensions: &[&str], fields: Value, metrics: &[(&str, &str)]) -> String {
     let mut root = fields;
@@ -141,9 +119,7 @@ impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock, L: MetricLog> Ddn
         let name = normalize_fqdn(key_id).ok_or_else(|| ApiError::NotFqdn(key_id.to_string()))?;
         let config = self.config().await?;
         let host = config.hosts.get(&name);
-        let key = host.map_or(crate::routes::UNKNOWN_KEY_SECRET, |h| {
-            h.secret.expose().as_bytes()
-        });
+        let key = host.map_or(UNKNOWN_KEY_SECRET, |h| h.secret.expose().as_bytes());
         signing::verify(key, "POST", paths::REPORT, key_id, body, signature)
             .map_err(ApiError::Signature)?;
         let host = host.ok_or(ApiError::Signature(SignError::BadSignature))?;

@@ -21,15 +21,11 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::dns::DnsStore;
 use crate::error::{json_response, text_response, ApiError};
+use crate::metric_log::MetricLog;
 use crate::replay::{ReplayGuard, Stamp};
-use crate::report::MetricLog;
-use crate::service::Ddns;
+use crate::service::{Ddns, UNKNOWN_KEY_SECRET};
 use failberry_proto::hosts::HostConfig;
 use failberry_proto::Clock;
-
-/// What an unknown key id's signature is checked against. Public, and useless to know: the check's
-/// result is thrown away, only its time matters.
-pub(crate) const UNKNOWN_KEY_SECRET: &[u8] = b"failberry: no host has this key id";
 
 impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock, L: MetricLog> Ddns<D, R, S, K, L> {
     /// The Lambda handler body.

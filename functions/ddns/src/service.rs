@@ -13,13 +13,17 @@ use failberry_proto::UpdateStatus;
 
 use crate::dns::{DnsError, DnsStore, Route53Store};
 use crate::error::ApiError;
+use crate::metric_log::StdoutLog;
 use crate::records::plan;
 use crate::replay::{Admission, ReplayGuard, S3ReplayGuard, Stamp};
-use crate::report::StdoutLog;
 use failberry_proto::address::Addresses;
 use failberry_proto::hosts::{DdnsConfig, HostConfig};
 
 use failberry_proto::clock::{Clock, SystemClock};
+
+/// What an unknown key id's signature is checked against. Public, and useless to know: the check's
+/// result is thrown away, only its time matters.
+pub(crate) const UNKNOWN_KEY_SECRET: &[u8] = b"failberry: no host has this key id";
 
 /// What a change request achieved.
 #[derive(Debug, Clone, PartialEq, Eq)]
