@@ -15,7 +15,7 @@ ARCH_TRIPLE := $(if $(filter x86_64,$(ARCH)),x86_64,aarch64)-unknown-linux-gnu
 export SAM_CLI_TELEMETRY := 0
 SAM := $(VENV)/bin/sam
 
-.PHONY: help demo test serve bench build check-template check-deploy client cost lint deploy clean fuzz
+.PHONY: help demo test serve bench build check-template check-deploy client deb deb-arm64 deb-test cost lint deploy clean fuzz
 
 help:
 	@echo "make demo    the DDNS and failover stories end to end on a local stack (moto, no AWS account)"
@@ -26,6 +26,8 @@ help:
 	@echo "make client  the Pi client as shipped: small, static (run it on the Pi, or copy the binary)"
 	@echo "make check-deploy  the template's linters and an arm64 sam build (slow: not in make test)"
 	@echo "make fuzz    every fuzz target for FUZZ_SECONDS each (default 60; cargo-fuzz, stable Rust)"
+	@echo "make deb     the client's Debian package for this machine (deb-arm64: for a 64-bit Pi OS;"
+	@echo "             deb-test: build it and inspect every package in target/debian)"
 	@echo "make cost    the monthly bill of infra/template.yaml at the home scale, item by item"
 	@echo "make deploy  sam build + sam deploy with samconfig.toml's parameters (needs AWS credentials)"
 
@@ -84,6 +86,31 @@ client:
 	@# RUSTFLAGS reaches only the --target build, never build scripts or proc macros.
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --profile pi --target $(HOST_TRIPLE) -p failberry --bin failberry
 	@echo "the Pi client: $(CLIENT) ($$(du -h $(CLIENT) | cut -f1))"
+
+# The Debian package (cargo-deb, installed once into .tools/): the static binary of `make client`,
+# the systemd units, the commented default config (a conffile) and the maintainer scripts of
+# packaging/. deb-arm64 cross-builds a static musl binary with zig (cargo-zigbuild).
+CARGO_DEB_VERSION := 3.8.0
+CARGO_DEB := $(CURDIR)/.tools/bin/cargo-deb
+DEB_DIR := target/debian
+
+$(CARGO_DEB):
+	$(CARGO) install --locked --quiet --root $(CURDIR)/.tools cargo-deb@$(CARGO_DEB_VERSION)
+
+$(VENV)/.deb-installed: requirements-deb.txt | $(VENV)/.dev-installed
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-deb.txt
+	touch $@
+
+deb: $(CARGO_DEB)
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO_DEB) -p failberry --profile pi --target $(HOST_TRIPLE) --no-strip -o $(DEB_DIR)
+
+deb-arm64: $(CARGO_DEB) $(VENV)/.deb-installed
+	rustup target add aarch64-unknown-linux-musl
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(CARGO_DEB) -p failberry --profile pi --target aarch64-unknown-linux-musl \
+		--cargo-build zigbuild --no-strip -o $(DEB_DIR)
+
+deb-test: deb
+	FAILBERRY_DEB="$$(ls $(DEB_DIR)/failberry_*.deb | tr '\n' ' ')" $(CARGO) test -p failberry --test package -- --nocapture
 
 # `sam build` of infra/template.yaml: cargo-lambda (and zig, to link for the other CPU) from the
 # .venv build each function's release `bootstrap` into .aws-sam/build, no Docker.

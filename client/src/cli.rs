@@ -58,6 +58,46 @@ pub enum Command {
     Health(HealthArgs),
     /// Upload every finished camera clip through upload grants and mark the interesting ones.
     Camera(CameraArgs),
+    /// Check the links from inside, recover the wireless one, guard its data cap, report.
+    Watchdog(WatchdogArgs),
+    /// The config file.
+    Config(ConfigArgs),
+}
+
+/// `failberry watchdog`: its settings come from `[watchdog]`; these override a few.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WatchdogArgs {
+    /// Log what would be run and reported, run nothing, send nothing, leave the state file alone.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The wireless interface to check, recover and count [config: watchdog.interface]
+    #[arg(long, env = "FAILBERRY_WATCHDOG_INTERFACE", value_name = "NAME")]
+    pub interface: Option<String>,
+
+    /// Where the ladder, the reboots and the month's use are kept [config: watchdog.state_file,
+    /// default /var/lib/failberry-watchdog/state.json]
+    #[arg(long, env = "FAILBERRY_WATCHDOG_STATE_FILE", value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
+
+    /// Stop after this many rounds (tests and measurements); run until stopped by default.
+    #[arg(long, value_name = "N", hide = true)]
+    pub rounds: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Check a config file and name every problem with its line and key; exit status 1 if any.
+    Check {
+        /// The file to check [default: --config]
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -313,6 +353,7 @@ impl Cli {
                 action: HealthAction::Serve(settings),
             }) => overrides.health = settings.clone(),
             Command::Camera(args) => overrides.camera = args.settings.clone(),
+            Command::Watchdog(_) | Command::Config(_) => {}
         }
         overrides
     }

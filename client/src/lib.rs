@@ -1,7 +1,8 @@
 //! The failberry Pi client as a library, so the binary stays thin and the integration tests can
 //! drive the commands: `cli` (flags), `config` (file + flags → checked config), one module per
 //! command (`ddns`, `health`), and what they share (`api`, `detect`, `state`, `backoff`,
-//! `warnings`), and `camera` (`camera watch`, `camera status`).
+//! `warnings`), and `camera` (`camera watch`, `camera status`). `watchdog` checks and recovers the
+//! links; `config check` is `config::check_text`.
 
 pub mod api;
 pub mod backoff;
@@ -14,11 +15,12 @@ pub mod health;
 pub mod logging;
 pub mod state;
 pub mod warnings;
+pub mod watchdog;
 
 use anyhow::Context;
 use tracing::info;
 
-use crate::cli::{CameraAction, Cli, Command, DdnsAction, HealthAction, HealthArgs};
+use crate::cli::{CameraAction, Cli, Command, ConfigAction, DdnsAction, HealthAction, HealthArgs};
 use crate::config::{CameraConfig, DdnsConfig, HealthConfig, RawConfig};
 
 /// Runs the command line: sets up logging, loads the config, runs the subcommand.
@@ -56,7 +58,30 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Watchdog(args) => {
+            let raw = load_raw_config(&cli)?;
+            let runtime = current_thread()?;
+            runtime.block_on(watchdog::system::run(raw, &cli.overrides(), args))
+        }
+        Command::Config(args) => match &args.action {
+            ConfigAction::Check { file } => check_config(file.as_deref().unwrap_or(&cli.config)),
+        },
     }
+}
+
+/// `failberry config check`: one line per problem on stdout, an error when there is any.
+fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let problems = config::check_text(&text);
+    for problem in &problems {
+        println!("{}:{problem}", path.display());
+    }
+    if !problems.is_empty() {
+        anyhow::bail!("{}: {} problem(s)", path.display(), problems.len());
+    }
+    println!("{}: ok", path.display());
+    Ok(())
 }
 
 fn current_thread() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -67,6 +67,11 @@ pub fn load(path: &Path) -> Loaded {
 /// Writes to a temporary file in the same directory, syncs it, and renames it over the old one,
 /// so a power cut leaves either the old state or the new one. Creates the directory if needed.
 pub fn save(path: &Path, state: &State) -> Result<(), StateError> {
+    save_json(path, state)
+}
+
+/// [`save`] for any serialisable state (the watchdog keeps its own file the same way).
+pub fn save_json<T: Serialize>(path: &Path, state: &T) -> Result<(), StateError> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -80,7 +85,7 @@ pub fn save(path: &Path, state: &State) -> Result<(), StateError> {
         source,
     };
     let mut file = tempfile::Builder::new()
-        .prefix(".ddns-state")
+        .prefix(".failberry-state")
         .tempfile_in(dir)
         .map_err(write_err)?;
     let mut json = serde_json::to_vec_pretty(state).expect("the state always serialises");

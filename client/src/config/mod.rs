@@ -1,6 +1,7 @@
 //! Configuration: the TOML file as written (`raw`: `RawConfig`, unknown keys refused), the values
 //! given by flags or environment (`Overrides`, owned by `cli`), and the checked configs with real
-//! types the commands run on (`ddns::DdnsConfig`, `health::HealthConfig`), each built from the
+//! types the commands run on (`ddns::DdnsConfig`, `health::HealthConfig`,
+//! `watchdog::WatchdogConfig`), each built from the
 //! two by laying the flags over the file. Precedence: flag/env > file > default.
 //!
 //! Like ripgrep's low/high args, the layers import downwards only: `raw` and `cli` know nothing of
@@ -9,8 +10,10 @@
 mod camera;
 mod check;
 mod ddns;
+mod file_check;
 mod health;
 mod raw;
+mod watchdog;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -22,11 +25,16 @@ pub use camera::{
 };
 pub use check::MIN_SECRET_CHARS;
 pub use ddns::{DdnsConfig, Ipv4Source, Ipv6Source, DEFAULT_INTERVAL_SECS, DEFAULT_REFRESH_DAYS};
+pub use file_check::{check_text, Problem};
 pub use health::{
     HealthConfig, DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_HEALTH_LISTEN, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_WRITE_TIMEOUT_SECS,
 };
-pub use raw::{RawApi, RawConfig, RawDdns, RawHealth};
+pub use raw::{RawApi, RawConfig, RawDdns, RawHealth, RawWatchdog};
+pub use watchdog::{
+    parse_target, DataCap, ProbeTarget, RecoveryStep, Threshold, WatchdogConfig,
+    DEFAULT_WATCHDOG_STATE_FILE,
+};
 
 /// Where `ddns` keeps the last acknowledged addresses and `health serve` reads them.
 pub const DEFAULT_STATE_FILE: &str = "/var/lib/failberry/ddns-state.json";
@@ -49,6 +57,13 @@ pub enum ConfigError {
     #[error("{key} = {value:?}: {reason}")]
     Invalid {
         key: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// Like `Invalid`, for keys built at run time (`watchdog.recovery[1].grace_secs`).
+    #[error("{key} = {value:?}: {reason}")]
+    InvalidAt {
+        key: String,
         value: String,
         reason: String,
     },

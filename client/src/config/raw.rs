@@ -22,6 +22,7 @@ pub struct RawConfig {
     pub health: RawHealth,
     #[serde(default)]
     pub camera: RawCamera,
+    pub watchdog: RawWatchdog,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +56,54 @@ pub struct RawHealth {
     pub write_timeout_secs: Option<u64>,
     /// Link name → interface, e.g. `{ wired = "eth0", wireless = "wwan0" }`.
     pub links: Option<BTreeMap<String, String>>,
+}
+
+/// `[watchdog]`: mwan3's vocabulary where it fits (`track_ip`, `reliability`, `count`, `up`,
+/// `down`), the recovery ladder as `[[watchdog.recovery]]` steps and the data cap.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWatchdog {
+    pub interface: Option<String>,
+    pub wired_interface: Option<String>,
+    pub track_ip: Option<Vec<String>>,
+    pub reliability: Option<u32>,
+    pub count: Option<u32>,
+    pub timeout_secs: Option<u64>,
+    pub interval_secs: Option<u64>,
+    pub up: Option<u32>,
+    pub down: Option<u32>,
+    pub startup_grace_secs: Option<u64>,
+    pub backoff_secs: Option<u64>,
+    pub backoff_max_secs: Option<u64>,
+    pub max_reboots_per_day: Option<u32>,
+    pub state_file: Option<PathBuf>,
+    pub report_interval_secs: Option<u64>,
+    pub recovery: Option<Vec<RawRecoveryStep>>,
+    pub data_cap: Option<RawDataCap>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRecoveryStep {
+    pub name: Option<String>,
+    pub command: Option<Vec<String>>,
+    pub reboot: Option<bool>,
+    pub grace_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDataCap {
+    pub cap_mib: Option<u64>,
+    pub billing_day: Option<u8>,
+    pub thresholds: Option<Vec<RawThreshold>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawThreshold {
+    pub percent: Option<u8>,
+    pub command: Option<Vec<String>>,
 }
 
 impl RawConfig {

@@ -117,7 +117,8 @@ pub fn clips_function<K: failberry_clips::Clock + 'static>(
     })
 }
 
-/// API Gateway's routes: `/v1/clips` and below to `clips`, everything else to `ddns`.
+/// API Gateway's routes: `/v1/clips` and below to `clips`, everything else (`/v1/myip`,
+/// `/v1/update`, `/v1/report`, `/nic/update`, `/`) to `ddns`, which answers 404 for the rest.
 pub fn routed(ddns: Function, clips: Function) -> Function {
     Arc::new(move |req| {
         let path = req.uri().path();

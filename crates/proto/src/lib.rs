@@ -12,6 +12,7 @@ pub mod hostname;
 pub mod hosts;
 pub mod legacy;
 pub mod paths;
+pub mod report;
 pub mod secret;
 pub mod signing;
 pub mod update;

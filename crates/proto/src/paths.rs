@@ -5,6 +5,8 @@
 pub const MYIP: &str = "/v1/myip";
 /// `POST`: a signed address update.
 pub const UPDATE: &str = "/v1/update";
+/// `POST`: a signed report of the Pi's links, data used and watchdog actions.
+pub const REPORT: &str = "/v1/report";
 /// `GET`: the dyndns2 protocol of routers, ddclient and inadyn.
 pub const NIC_UPDATE: &str = "/nic/update";
 /// `POST` and `GET`: the AWS reference solution's client protocol, at the API's root.

@@ -21,16 +21,13 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::dns::DnsStore;
 use crate::error::{json_response, text_response, ApiError};
+use crate::metric_log::MetricLog;
 use crate::replay::{ReplayGuard, Stamp};
-use crate::service::Ddns;
+use crate::service::{Ddns, UNKNOWN_KEY_SECRET};
 use failberry_proto::hosts::HostConfig;
 use failberry_proto::Clock;
 
-/// What an unknown key id's signature is checked against. Public, and useless to know: the check's
-/// result is thrown away, only its time matters.
-const UNKNOWN_KEY_SECRET: &[u8] = b"failberry: no host has this key id";
-
-impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock> Ddns<D, R, S, K> {
+impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock, L: MetricLog> Ddns<D, R, S, K, L> {
     /// The Lambda handler body.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let now = self.clock.unix_secs();
@@ -41,12 +38,18 @@ impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock> Ddns<D, R, S, K> 
                 source_ip(&req).map(|ip| json_response(200, &MyIpResponse { ip, time: now }))
             }
             (paths::UPDATE, &Method::POST) => self.signed_update(&req, now).await,
+            (paths::REPORT, &Method::POST) => self.signed_report(&req, now).await,
             (paths::NIC_UPDATE, &Method::GET) => Ok(self.dyndns2(&req).await),
             (paths::LEGACY_ROOT, &Method::POST) => Ok(self.legacy_post(&req).await),
             (paths::LEGACY_ROOT, &Method::GET) => Ok(self.legacy_get(&req).await),
-            (paths::MYIP | paths::UPDATE | paths::NIC_UPDATE | paths::LEGACY_ROOT, _) => {
-                Err(ApiError::MethodNotAllowed)
-            }
+            (
+                paths::MYIP
+                | paths::UPDATE
+                | paths::REPORT
+                | paths::NIC_UPDATE
+                | paths::LEGACY_ROOT,
+                _,
+            ) => Err(ApiError::MethodNotAllowed),
             _ => Err(ApiError::NotFound),
         };
         result.unwrap_or_else(|e| {

@@ -13,12 +13,17 @@ use failberry_proto::UpdateStatus;
 
 use crate::dns::{DnsError, DnsStore, Route53Store};
 use crate::error::ApiError;
+use crate::metric_log::StdoutLog;
 use crate::records::plan;
 use crate::replay::{Admission, ReplayGuard, S3ReplayGuard, Stamp};
 use failberry_proto::address::Addresses;
 use failberry_proto::hosts::{DdnsConfig, HostConfig};
 
 use failberry_proto::clock::{Clock, SystemClock};
+
+/// What an unknown key id's signature is checked against. Public, and useless to know: the check's
+/// result is thrown away, only its time matters.
+pub(crate) const UNKNOWN_KEY_SECRET: &[u8] = b"failberry: no host has this key id";
 
 /// What a change request achieved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,11 +43,13 @@ pub struct Settings {
     pub replay_prefix: String,
 }
 
-pub struct Ddns<D, R, S, K> {
+pub struct Ddns<D, R, S, K, L = StdoutLog> {
     pub dns: D,
     pub replay: R,
     pub config: DocumentCache<S, DdnsConfig>,
     pub clock: K,
+    /// Where `/v1/report` writes its metric lines.
+    pub report_log: L,
 }
 
 /// The deployed shape: Route53, S3 and the system clock.
@@ -62,11 +69,12 @@ impl<K: Clock> AwsDdns<K> {
             replay: S3ReplayGuard::new(s3, settings.config_bucket, settings.replay_prefix),
             config: DocumentCache::new(documents, DdnsConfig::parse, settings.config_max_age),
             clock,
+            report_log: StdoutLog::default(),
         }
     }
 }
 
-impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock> Ddns<D, R, S, K> {
+impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock, L> Ddns<D, R, S, K, L> {
     pub async fn config(&self) -> Result<Arc<DdnsConfig>, ApiError> {
         self.config
             .get()

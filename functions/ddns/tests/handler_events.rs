@@ -93,6 +93,7 @@ fn app(now: i64) -> Ddns<FakeDns, FakeReplay, FakeDocs, FixedClock> {
             std::time::Duration::from_secs(60),
         ),
         clock: FixedClock(now),
+        report_log: Default::default(),
     }
 }
 
