@@ -142,9 +142,11 @@ impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock, L: MetricLog> Ddn
             .await
         {
             Ok(Admission::Admitted) => {}
-            Ok(Admission::Replayed { last_applied }) => {
-                return Err(ApiError::Replayed { last_applied })
-            }
+            // `admit` remembers no change, so it never answers `AlreadyApplied`; were it to, a
+            // report already counted must not be counted twice.
+            Ok(
+                Admission::Replayed { last_applied } | Admission::AlreadyApplied { last_applied },
+            ) => return Err(ApiError::Replayed { last_applied }),
             Err(e) => return Err(ApiError::ConfigUnavailable(format!("replay marks: {e}"))),
         }
         let lines = emf_lines(&host.name, &report, report.timestamp.saturating_mul(1000));

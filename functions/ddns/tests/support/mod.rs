@@ -108,6 +108,7 @@ pub fn app_with(doc: &[u8], now: i64) -> FakeDdns {
             std::time::Duration::from_secs(60),
         ),
         clock: FixedClock(now),
+        report_log: Default::default(),
     }
 }
 
