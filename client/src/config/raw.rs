@@ -22,6 +22,7 @@ pub struct RawConfig {
     pub health: RawHealth,
     #[serde(default)]
     pub camera: RawCamera,
+    #[serde(default)]
     pub watchdog: RawWatchdog,
 }
 
