@@ -103,7 +103,7 @@ async fn another_devices_figures_and_oversized_bodies_are_refused() {
     );
 
     let mut big: Value = serde_json::from_slice(&report(&stack, HOST)).unwrap();
-    big["actions"] = Value::Array(vec![big["actions"][0].clone(); 40]);
+    big["actions"] = Value::Array(vec![big["actions"][0].clone(); 400]);
     let big = serde_json::to_vec(&big).unwrap();
     assert!(big.len() > 4096);
     let (status, answer) = post(&stack, "/v1/report", HOST, seed::SECRET, &big).await;
