@@ -432,7 +432,7 @@ fn the_dashboard_shows_targets_links_clips_and_functions() {
             base.starts_with("AWS::") || resources(&t).contains_key(base),
             "dashboard names {name}, which is not in the template"
         );
-        substituted.push_str("x");
+        substituted.push('x');
         rest = &rest[end + 1..];
     }
     substituted.push_str(rest);
