@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use serde::Deserialize;
 use url::Url;
 
-use super::{download, now_secs, nvr_http, Source, SourceContext, SourceFuture};
+use super::{download, now_secs, nvr_http, Reachability, Source, SourceContext, SourceFuture};
 use crate::camera::queue::{job_id, Job, Origin};
 use crate::config::FrigateSource;
 
@@ -223,21 +223,12 @@ impl Frigate {
             .source_mark(&name)
             .and_then(|v| v["after"].as_f64())
             .unwrap_or_else(|| now_secs() as f64);
-        let mut failing = false;
-        loop {
-            match self.poll_once(&ctx, &name, &mut mark).await {
-                Ok(false) => return,
-                Ok(true) if failing => {
-                    failing = false;
-                    tracing::info!(source = %name, "frigate reachable again");
-                }
-                Ok(true) => {}
-                Err(e) if !failing => {
-                    failing = true;
-                    tracing::warn!(source = %name, error = %e, "frigate unreachable");
-                }
-                Err(_) => {}
-            }
+        let mut reachability = Reachability::default();
+        while reachability.note(
+            &name,
+            "frigate",
+            self.poll_once(&ctx, &name, &mut mark).await,
+        ) {
             tokio::time::sleep(self.config.poll).await;
         }
     }

@@ -39,6 +39,33 @@ pub trait Source: Send {
     fn run(self: Box<Self>, ctx: SourceContext) -> SourceFuture;
 }
 
+/// Logs an HTTP source's reachability on changes only (one line when it goes, one when it comes
+/// back), not on every failed poll.
+#[derive(Default)]
+pub struct Reachability {
+    failing: bool,
+}
+
+impl Reachability {
+    /// Notes one poll's outcome; `false` when the source should stop (the connector is gone).
+    pub fn note(&mut self, source: &str, what: &str, polled: Result<bool, String>) -> bool {
+        match polled {
+            Ok(going) => {
+                if going && std::mem::take(&mut self.failing) {
+                    tracing::info!(source, "{what} reachable again");
+                }
+                going
+            }
+            Err(e) => {
+                if !std::mem::replace(&mut self.failing, true) {
+                    tracing::warn!(source, error = %e, "{what} unreachable");
+                }
+                true
+            }
+        }
+    }
+}
+
 /// Writes an answer's body into `dest` (through `dest.part`, renamed when complete), streamed.
 pub async fn download(
     mut answer: reqwest::Response,

@@ -9,7 +9,7 @@
 use serde::Deserialize;
 use url::Url;
 
-use super::{download, now_secs, nvr_http, Source, SourceContext, SourceFuture};
+use super::{download, now_secs, nvr_http, Reachability, Source, SourceContext, SourceFuture};
 use crate::camera::queue::{job_id, safe_name, Job, Origin};
 use crate::config::UnifiSource;
 
@@ -178,21 +178,12 @@ impl UnifiVideo {
             .source_mark(&name)
             .and_then(|v| v["start_ms"].as_i64())
             .unwrap_or_else(|| now_secs() * 1000);
-        let mut failing = false;
-        loop {
-            match self.poll_once(&ctx, &name, &mut mark).await {
-                Ok(false) => return,
-                Ok(true) if failing => {
-                    failing = false;
-                    tracing::info!(source = %name, "unifi video reachable again");
-                }
-                Ok(true) => {}
-                Err(e) if !failing => {
-                    failing = true;
-                    tracing::warn!(source = %name, error = %e, "unifi video unreachable");
-                }
-                Err(_) => {}
-            }
+        let mut reachability = Reachability::default();
+        while reachability.note(
+            &name,
+            "unifi video",
+            self.poll_once(&ctx, &name, &mut mark).await,
+        ) {
             tokio::time::sleep(self.config.poll).await;
         }
     }
