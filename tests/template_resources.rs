@@ -328,9 +328,14 @@ fn failover_pairs_have_health_checks_and_the_ipv6_pair_is_optional() {
         ),
     ];
     for (primary, secondary, kind, condition) in pairs {
-        for (name, role, check) in [
-            (primary, "PRIMARY", "WiredHealthCheck"),
-            (secondary, "SECONDARY", "WirelessHealthCheck"),
+        for (name, role, check, target) in [
+            (primary, "PRIMARY", "WiredHealthCheck", "WiredTarget"),
+            (
+                secondary,
+                "SECONDARY",
+                "WirelessHealthCheck",
+                "WirelessTarget",
+            ),
         ] {
             let res = &r[name];
             assert_eq!(res["Condition"].as_str(), condition, "{name}");
@@ -339,7 +344,8 @@ fn failover_pairs_have_health_checks_and_the_ipv6_pair_is_optional() {
             assert_eq!(p["Failover"], role, "{name}");
             assert_eq!(ref_target(&p["Name"]), Some("FailoverName"), "{name}");
             assert_eq!(ref_target(&p["HealthCheckId"]), Some(check), "{name}");
-            assert!(p.get("SetIdentifier").is_some(), "{name}");
+            // The link contract: a failover record's set identifier is its link's ping target.
+            assert_eq!(ref_target(&p["SetIdentifier"]), Some(target), "{name}");
         }
     }
     let cond = &t["Conditions"]["HasWiredIpv6"];
