@@ -41,12 +41,19 @@ pub enum Command {
     /// The failover record pair, each health check and its alarm, the last datapoints, and the
     /// answer DNS gives.
     Status {
-        /// Hosted zone id of the failover record.
+        /// The CloudFormation stack whose FailoverZoneId and FailoverName parameters name the
+        /// record.
+        #[arg(long, env = "FAILBERRY_STACK")]
+        stack: Option<String>,
+        /// Hosted zone id of the failover record (instead of the stack's).
         #[arg(long, env = "FAILBERRY_ZONE_ID")]
-        zone_id: String,
-        /// The failover name, e.g. vpn.home.example.com.
+        zone_id: Option<String>,
+        /// The failover name, e.g. vpn.home.example.com (instead of the stack's).
         #[arg(long, env = "FAILBERRY_FAILOVER_NAME")]
-        name: String,
+        name: Option<String>,
+        /// Which pair to read: the IPv4 (A) or the IPv6 (AAAA) one.
+        #[arg(long, value_parser = ["A", "AAAA"], default_value = "A")]
+        record_type: String,
         /// Alarm periods of datapoints to read and show.
         #[arg(long, default_value_t = 10)]
         periods: u32,

@@ -11,7 +11,7 @@ use failberry_ctl::commands;
 use failberry_ctl::cost;
 use failberry_ctl::documents::{Location, S3Store};
 use failberry_ctl::hosts::NewHost;
-use failberry_ctl::observe::{observe, Clients};
+use failberry_ctl::observe::{observe_record, Clients, Record};
 use failberry_ctl::stack::{self, Overrides};
 use failberry_ctl::status::{decide, render};
 use failberry_ctl::targets::NewTarget;
@@ -30,12 +30,29 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Status {
+            stack,
             zone_id,
             name,
+            record_type,
             periods,
             at,
             json,
-        } => status(&zone_id, &name, periods, at, json).await,
+        } => {
+            let sdk = aws_config::load_from_env().await;
+            let facts = match &stack {
+                Some(stack) => {
+                    Some(stack::describe(&aws_sdk_cloudformation::Client::new(&sdk), stack).await?)
+                }
+                None => None,
+            };
+            let (zone_id, name) = stack::failover_record(facts.as_ref(), zone_id, name)?;
+            let record = Record {
+                zone_id: &zone_id,
+                name: &name,
+                kind: &record_type,
+            };
+            status(&sdk, &record, periods, at, json).await
+        }
         Command::Cost {
             template,
             ping,
@@ -61,7 +78,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Host { at, command } => {
             let (sdk, store, location, api_url) = open(&at).await?;
-            let api_url = api_url.as_deref();
+            // Checked before anything is written: the settings printed once must be usable.
+            let api_url = api_url.as_ref().map(stack::ApiUrl::usable).transpose()?;
             let out = match command {
                 HostCommand::Add {
                     name,
@@ -174,7 +192,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// The SDK, the document store and where the documents are (the stack's, unless flags say).
 async fn open(
     at: &Where,
-) -> anyhow::Result<(aws_config::SdkConfig, S3Store, Location, Option<String>)> {
+) -> anyhow::Result<(
+    aws_config::SdkConfig,
+    S3Store,
+    Location,
+    Option<stack::ApiUrl>,
+)> {
     let sdk = aws_config::load_from_env().await;
     let facts = match &at.stack {
         Some(name) => {
@@ -232,19 +255,18 @@ async fn zone_id_of(sdk: &aws_config::SdkConfig, zone: &str) -> anyhow::Result<S
 }
 
 async fn status(
-    zone_id: &str,
-    name: &str,
+    sdk: &aws_config::SdkConfig,
+    record: &Record<'_>,
     periods: u32,
     at: Option<i64>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let sdk = aws_config::load_from_env().await;
     let clients = Clients {
-        route53: aws_sdk_route53::Client::new(&sdk),
-        cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
+        route53: aws_sdk_route53::Client::new(sdk),
+        cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
     };
     let now = at.unwrap_or_else(|| failberry_proto::clock::unix_secs(std::time::SystemTime::now()));
-    let observed = observe(&clients, zone_id, name, now, periods).await?;
+    let observed = observe_record(&clients, record, now, periods).await?;
     // The emulator evaluates no alarm and runs no health check: only the model can say.
     let decided_by = if std::env::var_os("AWS_ENDPOINT_URL").is_some() {
         "failberry's model of CloudWatch alarms and Route 53 health checks (emulator: it evaluates neither)"

@@ -51,8 +51,15 @@ pub struct Clients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
-/// Reads the failover pair of `name` in `zone_id` and everything that decides it, over the last
-/// `periods` alarm periods before `now`.
+/// A failover pair: its zone, its name and its record type (`A` or `AAAA`).
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    pub zone_id: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+}
+
+/// Reads the IPv4 (`A`) failover pair of `name` in `zone_id`: see [`observe_record`].
 pub async fn observe(
     clients: &Clients,
     zone_id: &str,
@@ -60,7 +67,29 @@ pub async fn observe(
     now: i64,
     periods: u32,
 ) -> anyhow::Result<Observed> {
-    let fqdn = format!("{}.", name.trim_end_matches('.'));
+    let record = Record {
+        zone_id,
+        name,
+        kind: "A",
+    };
+    observe_record(clients, &record, now, periods).await
+}
+
+/// Reads the failover pair `record` names and everything that decides it, over the last
+/// `periods` alarm periods before `now`.
+pub async fn observe_record(
+    clients: &Clients,
+    record: &Record<'_>,
+    now: i64,
+    periods: u32,
+) -> anyhow::Result<Observed> {
+    let Record {
+        zone_id,
+        name,
+        kind,
+    } = *record;
+    let bare = name.trim_end_matches('.');
+    let fqdn = format!("{bare}.");
     let records = clients
         .route53
         .list_resource_record_sets()
@@ -73,7 +102,13 @@ pub async fn observe(
     for set in records
         .resource_record_sets()
         .iter()
-        .filter(|s| s.name().eq_ignore_ascii_case(&fqdn) && s.failover().is_some())
+        // Route 53 answers names with their final dot; the emulator keeps them as a stack
+        // wrote them, without it.
+        .filter(|s| {
+            s.name().trim_end_matches('.').eq_ignore_ascii_case(bare)
+                && s.r#type().as_str() == kind
+                && s.failover().is_some()
+        })
     {
         let role = match set.failover() {
             Some(Failover::Primary) => FailoverAnswer::Primary,
@@ -152,7 +187,7 @@ pub async fn observe(
         .next()
         .unwrap_or(60);
     Ok(Observed {
-        name: name.trim_end_matches('.').to_string(),
+        name: bare.to_string(),
         now,
         period_secs,
         links,

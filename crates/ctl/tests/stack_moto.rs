@@ -53,7 +53,7 @@ async fn the_stack_names_the_bucket_and_the_keys() {
         "the stack's ConfigKey, the default ping key"
     );
     assert_eq!(
-        api_url.as_deref(),
+        api_url.as_ref().map(|a| a.url.as_str()),
         Some("https://abc123.execute-api.us-east-1.amazonaws.com")
     );
 

@@ -22,6 +22,40 @@ pub struct LinkSeed {
     pub alias_of: String,
 }
 
+/// Creates (or replaces) the link alarm on `target`'s Availability, as the template's
+/// `WiredLinkAlarm` and `WirelessLinkAlarm` define it.
+pub async fn put_link_alarm(
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    target: &str,
+) -> anyhow::Result<()> {
+    let alarm = link_alarm();
+    cloudwatch
+        .put_metric_alarm()
+        .alarm_name(alarm_name(target))
+        .alarm_description(format!(
+            "the {target} link stopped answering failberry's pings"
+        ))
+        .namespace(link::NAMESPACE)
+        .metric_name(link::AVAILABILITY_METRIC)
+        .dimensions(
+            Dimension::builder()
+                .name(link::DIMENSION)
+                .value(target)
+                .build(),
+        )
+        .statistic(CwStatistic::from(alarm.statistic().as_str()))
+        .period(alarm.period_secs().get() as i32)
+        .evaluation_periods(alarm.evaluation_periods() as i32)
+        .datapoints_to_alarm(alarm.datapoints_to_alarm() as i32)
+        .threshold(alarm.threshold())
+        .comparison_operator(ComparisonOperator::from(alarm.comparison().as_str()))
+        .treat_missing_data(alarm.treat_missing_data().as_str())
+        .send()
+        .await
+        .with_context(|| format!("creating the {target} alarm"))?;
+    Ok(())
+}
+
 /// Creates both links' alarms and health checks, the wired name's A record (`wired_address`) and
 /// the failover record pair of `name` in `zone_id`.
 pub async fn seed_pair(
@@ -34,34 +68,9 @@ pub async fn seed_pair(
 ) -> anyhow::Result<()> {
     let cloudwatch = crate::emulator::cloudwatch_client(sdk);
     let route53 = crate::emulator::route53_client(sdk);
-    let alarm = link_alarm();
     let mut health_checks = Vec::new();
     for link in [primary, secondary] {
-        cloudwatch
-            .put_metric_alarm()
-            .alarm_name(alarm_name(link.name))
-            .alarm_description(format!(
-                "the {} link stopped answering failberry's pings",
-                link.name
-            ))
-            .namespace(link::NAMESPACE)
-            .metric_name(link::AVAILABILITY_METRIC)
-            .dimensions(
-                Dimension::builder()
-                    .name(link::DIMENSION)
-                    .value(link.name)
-                    .build(),
-            )
-            .statistic(CwStatistic::from(alarm.statistic().as_str()))
-            .period(alarm.period_secs().get() as i32)
-            .evaluation_periods(alarm.evaluation_periods() as i32)
-            .datapoints_to_alarm(alarm.datapoints_to_alarm() as i32)
-            .threshold(alarm.threshold())
-            .comparison_operator(ComparisonOperator::from(alarm.comparison().as_str()))
-            .treat_missing_data(alarm.treat_missing_data().as_str())
-            .send()
-            .await
-            .with_context(|| format!("creating the {} alarm", link.name))?;
+        put_link_alarm(&cloudwatch, link.name).await?;
         let check = route53
             .create_health_check()
             .caller_reference(format!("failberry-{}-{:08x}", link.name, fastrand::u32(..)))
