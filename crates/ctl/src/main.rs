@@ -18,11 +18,34 @@ use failberry_ctl::targets::NewTarget;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    match run(Cli::parse()).await {
+    match run(parse_args()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("failberry-ctl: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// The command line, or exit: help and version on stdout, a mistake as one line on stderr
+/// (clap's own message, without its usage block) and exit status 2.
+fn parse_args() -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // The message is the text before clap's first blank line (which starts the usage).
+            let text = e.render().to_string();
+            let message: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            eprintln!(
+                "failberry-ctl: {} (see --help)",
+                message.join(" ").trim_start_matches("error: ")
+            );
+            std::process::exit(2)
         }
     }
 }
@@ -56,6 +79,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cost {
             template,
             ping,
+            parameters,
             clips_per_day,
             clip_seconds,
             markdown,
@@ -66,7 +90,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 clip_seconds,
                 ..cost::HomeProfile::default()
             };
-            let bill = cost::price_files(&template, &ping, &home)?;
+            let bill = cost::price_files(&template, &ping, &home, &parameters)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&bill)?);
             } else if markdown {
