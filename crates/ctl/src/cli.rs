@@ -73,6 +73,10 @@ pub enum Command {
         /// The ping targets document it will run.
         #[arg(long, default_value = "infra/ping-home.sample.json")]
         ping: PathBuf,
+        /// A template parameter as the deploy would set it (repeat), e.g. CreateDashboard=yes;
+        /// the template's defaults otherwise. Conditional resources follow.
+        #[arg(long = "parameter", value_name = "KEY=VALUE", value_parser = parse_parameter)]
+        parameters: Vec<(String, String)>,
         /// Camera clips a day.
         #[arg(long, default_value_t = 50.0)]
         clips_per_day: f64,
@@ -202,6 +206,10 @@ fn parse_metric(s: &str) -> Result<MetricName, String> {
         .into_iter()
         .find(|m| m.as_str().eq_ignore_ascii_case(s))
         .ok_or_else(|| format!("{s:?} is not Availability, Latency, StatusCode or CertDaysLeft"))
+}
+
+fn parse_parameter(s: &str) -> Result<(String, String), String> {
+    failberry_ctl::cost::conditions::parse_override(s).map_err(|e| e.to_string())
 }
 
 fn parse_header(s: &str) -> Result<(String, String), String> {

@@ -3,6 +3,7 @@
 //! from the template and the config documents, so the bill follows the settings actually deployed.
 //! (Just over 400 lines: one `line` call per bill item, and its tests.)
 
+pub mod conditions;
 pub mod usage;
 
 use serde::Serialize;
@@ -289,11 +290,13 @@ fn thousands(n: f64) -> String {
     out
 }
 
-/// The bill of a template file running a ping document file, for a home like `home`.
+/// The bill of a template file deployed with `parameters` (over its defaults) running a ping
+/// document file, for a home like `home`.
 pub fn price_files(
     template: &std::path::Path,
     ping: &std::path::Path,
     home: &HomeProfile,
+    parameters: &[(String, String)],
 ) -> anyhow::Result<Bill> {
     use anyhow::Context;
     let read = |path: &std::path::Path| {
@@ -303,6 +306,7 @@ pub fn price_files(
         .with_context(|| format!("{} is not YAML", template.display()))?;
     let ping = failberry_ping::PingConfig::parse(read(ping)?.as_bytes())
         .map_err(|e| anyhow::anyhow!("{}: {e}", ping.display()))?;
+    let template = conditions::deployed(&template, parameters)?;
     let usage = usage::from_template(&template, &ping, home)?;
     Ok(bill(&usage, &LIST_PRICES, &ALWAYS_FREE))
 }
