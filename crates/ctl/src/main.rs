@@ -5,6 +5,7 @@ mod cli;
 
 use std::process::ExitCode;
 
+use clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand;
 use clap::Parser;
 use cli::{Cli, Command, ConfigCommand, HostCommand, TargetCommand, Where};
 use failberry_ctl::commands;
@@ -32,7 +33,10 @@ async fn main() -> ExitCode {
 fn parse_args() -> Cli {
     match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => e.exit(),
+        // Help and version; and a bare command, which clap answers with its help.
+        Err(e) if !e.use_stderr() || e.kind() == DisplayHelpOnMissingArgumentOrSubcommand => {
+            e.exit()
+        }
         Err(e) => {
             // The message is the text before clap's first blank line (which starts the usage).
             let text = e.render().to_string();
