@@ -8,194 +8,31 @@
 //! Frigate. The labeler is scripted per clip (moto's DetectLabels answers one canned label): it
 //! answers what the scene has drawn, boxed where it shows in the mosaic detectatron sent.
 //!
-//! The clips go one at a time, so the scripted labeler knows which clip it is looking at.
+//! The clips go one at a time, so the scripted labeler knows which clip it is looking at. What
+//! each clip is lives in `clips`; the connector process and its config in `connector`.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+mod clips;
+mod connector;
+
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use failberry_detectatron::motion::Rect;
-use failberry_detectatron::{
-    find_motion, result_key, ClipResult, Config, Detectatron, Label, LabelError, LabelRequest,
-    Labeler, S3Clips,
-};
-use failberry_synthetic::{Obj, Scene, FPS};
+use failberry_detectatron::{find_motion, result_key, ClipResult, Config, Detectatron, S3Clips};
+use failberry_synthetic::Scene;
 
+use self::clips::{clips, objects_at, rect, ScriptedNow, Source};
+use self::connector::{write_config, Connector};
 use super::pi::Pi;
 use super::Story;
-use crate::analyse::{labels_seeing, Said};
+use crate::analyse::labels_seeing;
 use crate::clip_queue;
 use crate::fake_nvr::{FakeFrigate, FrigateEvent};
-use crate::seed;
 use crate::stack::Stack;
 
 /// How long a clip may take from dropped to marked before the story calls it a failure.
 const CLIP_DEADLINE: Duration = Duration::from_secs(60);
-
-/// Answers with the labels scripted for the clip being analysed (one clip at a time).
-#[derive(Clone, Default)]
-struct ScriptedNow(Arc<Mutex<Vec<Label>>>);
-
-impl ScriptedNow {
-    fn set(&self, labels: Vec<Label>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = labels;
-    }
-}
-
-#[async_trait::async_trait]
-impl Labeler for ScriptedNow {
-    async fn labels(&self, _jpeg: &[u8], _: &LabelRequest) -> Result<Vec<Label>, LabelError> {
-        Ok(self.0.lock().unwrap_or_else(|e| e.into_inner()).clone())
-    }
-}
-
-enum Source {
-    Folder,
-    Frigate { event: &'static str },
-}
-
-struct Clip {
-    /// The file name in the folder (Frigate names its clips after the event).
-    name: &'static str,
-    what: &'static str,
-    scene: Scene,
-    said: Vec<Said>,
-    from: Source,
-    /// Whether the decision should be "interesting", and the label that should decide it.
-    want: Option<&'static str>,
-}
-
-fn said(label: &'static str, confidence: f32, boxed: bool) -> Said {
-    Said {
-        label,
-        confidence,
-        boxed,
-    }
-}
-
-fn clips() -> Vec<Clip> {
-    vec![
-        Clip {
-            name: "person-walking.mp4",
-            what: "a person walking across the garden",
-            scene: Scene::Moving,
-            said: vec![said("Person", 96.0, true)],
-            from: Source::Folder,
-            want: Some("Person"),
-        },
-        Clip {
-            name: "trees-in-wind.mp4",
-            what: "trees moving in the wind, nobody there",
-            scene: Scene::TreesInWind,
-            said: vec![said("Tree", 91.0, false), said("Plant", 84.0, false)],
-            from: Source::Folder,
-            want: None,
-        },
-        Clip {
-            name: "car-and-cat.mp4",
-            what: "a parked car, and a cat crossing the bottom of the frame away from it",
-            scene: Scene::ParkedCarAndCat,
-            said: vec![said("Car", 97.0, true), said("Cat", 88.0, true)],
-            from: Source::Folder,
-            want: Some("Cat"),
-        },
-        Clip {
-            name: "1795000000.5-porch1.mp4",
-            what: "a person at the door, recorded by Frigate as event 1795000000.5-porch1",
-            scene: Scene::ParkedCarAndPerson,
-            said: vec![said("Person", 93.0, true), said("Car", 98.0, true)],
-            from: Source::Frigate {
-                event: "1795000000.5-porch1",
-            },
-            want: Some("Person"),
-        },
-    ]
-}
-
-fn rect(o: Obj) -> Rect {
-    Rect {
-        x: o.x as u32,
-        y: o.y as u32,
-        w: o.w as u32,
-        h: o.h as u32,
-    }
-}
-
-/// What the scene has drawn at `time_ms`.
-fn objects_at(scene: Scene, time_ms: u64) -> Vec<(String, Rect)> {
-    let frame = (time_ms * u64::from(FPS) / 1000) as usize;
-    scene
-        .objects(frame)
-        .into_iter()
-        .map(|(name, o)| (name.to_string(), rect(o)))
-        .collect()
-}
-
-/// The `failberry camera watch` process, killed when dropped.
-struct Connector {
-    child: tokio::process::Child,
-}
-
-impl Connector {
-    fn start(client: &Path, config: &Path, log: &Path) -> anyhow::Result<Connector> {
-        let log =
-            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let child = tokio::process::Command::new(client)
-            .arg("--config")
-            .arg(config)
-            .args(["camera", "watch"])
-            .env_remove("FAILBERRY_API_URL")
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting `failberry camera watch`")?;
-        Ok(Connector { child })
-    }
-
-    async fn stop(mut self) {
-        let _ = self.child.kill().await;
-    }
-}
-
-struct Places {
-    folder: PathBuf,
-    marks: PathBuf,
-    config: PathBuf,
-    log: PathBuf,
-}
-
-/// The connector's config: the Pi's API and secret, a watched folder, Frigate, and an
-/// `on_result` hook that keeps each result JSON under `marks/` (what a script for any other NVR
-/// would get on stdin).
-fn write_config(workdir: &Path, api: &str, frigate: &FakeFrigate) -> anyhow::Result<Places> {
-    let places = Places {
-        folder: workdir.join("nvr-folder"),
-        marks: workdir.join("marks"),
-        config: workdir.join("camera.toml"),
-        log: workdir.join("camera.log"),
-    };
-    std::fs::create_dir_all(&places.folder)?;
-    std::fs::create_dir_all(&places.marks)?;
-    let text = format!(
-        "[api]\nurl = \"{api}\"\n\n[ddns]\nhostname = \"{host}\"\nsecret_file = \"{secret}\"\n\n\
-         [camera]\nqueue_dir = \"{queue}\"\nretry_secs = 1\nresult_poll_secs = 1\n\
-         on_result = [\"sh\", \"-c\", \"cat > '{marks}'/\\\"$(basename \\\"$FAILBERRY_CLIP_KEY\\\")\\\".json\"]\n\n\
-         [[camera.folder]]\npath = \"{folder}\"\ncamera = \"garden\"\n\n\
-         [[camera.frigate]]\nurl = \"{frigate}\"\nuser = \"{user}\"\npassword = \"{password}\"\npoll_secs = 1\n",
-        host = seed::HOSTNAME,
-        secret = workdir.join("secret").display(),
-        queue = workdir.join("camera-queue").display(),
-        marks = places.marks.display(),
-        folder = places.folder.display(),
-        frigate = frigate.nvr.url,
-        user = FakeFrigate::USER,
-        password = FakeFrigate::PASSWORD,
-    );
-    std::fs::write(&places.config, text)?;
-    Ok(places)
-}
 
 /// Polls `check` every 200 ms until it answers or `deadline` passes.
 async fn wait_for<T, F, Fut>(deadline: Instant, mut check: F) -> Option<T>
