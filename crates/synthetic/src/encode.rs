@@ -1,5 +1,6 @@
 //! A scene through openh264's encoder: Baseline, CAVLC, 10 fps, a key frame every `GOP` frames,
-//! every frame kept; the parameter sets taken out of the stream for the MP4's `avcC`.
+//! every frame kept, rate control off (the quality mode warns on stderr when skipping is off); the
+//! parameter sets taken out of the stream for the MP4's `avcC`.
 
 use openh264::encoder::{
     Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, RateControlMode,
@@ -27,7 +28,7 @@ pub fn encode(scene: Scene) -> Result<Encoded, Error> {
     let config = EncoderConfig::new()
         .max_frame_rate(FrameRate::from_hz(FPS as f32))
         .intra_frame_period(IntraFramePeriod::from_num_frames(GOP))
-        .rate_control_mode(RateControlMode::Quality)
+        .rate_control_mode(RateControlMode::Off)
         .skip_frames(false);
     let mut encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
         .map_err(|e| Error::Encoder(e.to_string()))?;
