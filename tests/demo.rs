@@ -27,6 +27,17 @@ async fn the_demo_story_behaves() {
         .expect("the demo runs");
     let text = String::from_utf8(out).unwrap();
     assert!(ok, "some steps did not behave:\n{text}");
+    for told in [
+        "The labeler is SCRIPTED",
+        "Clip 4 of 4",
+        "the on_result hook got the result",
+        "sub label \"Person\"",
+    ] {
+        assert!(
+            text.contains(told),
+            "the camera story tells {told:?}:\n{text}"
+        );
+    }
     assert!(
         text.lines().any(|l| l.ends_with(" passed, 0 failed")),
         "the demo's last line tells the count:\n{text}"

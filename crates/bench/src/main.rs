@@ -93,19 +93,31 @@ impl Cli {
     pub fn measures(&self, part: Part) -> bool {
         self.only.is_empty() || self.only.contains(&part)
     }
+
+    /// The binaries the measured parts run (so `--only camera` needs only the client).
+    fn binaries(&self) -> Vec<&PathBuf> {
+        let mut bins = Vec::new();
+        if self.measures(Part::Ddns) {
+            bins.extend([&self.ddns, &self.floor, &self.sdk_floor]);
+        }
+        if self.measures(Part::Ping) {
+            bins.extend([&self.floor, &self.ping]);
+        }
+        if self.measures(Part::Health) || self.measures(Part::Camera) {
+            bins.push(&self.client);
+        }
+        if self.measures(Part::Detectatron) {
+            bins.extend([&self.detectatron, &self.sdk_floor]);
+        }
+        bins
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let nofile = endpoints::raise_nofile();
-    for bin in [
-        &cli.ddns,
-        &cli.floor,
-        &cli.sdk_floor,
-        &cli.ping,
-        &cli.client,
-    ] {
+    for bin in cli.binaries() {
         anyhow::ensure!(
             bin.exists(),
             "{} is missing: `make bench` builds it",

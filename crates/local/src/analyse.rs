@@ -1,12 +1,15 @@
 //! `failberry-local analyse FILE`: the detectatron analysis of one clip on this machine, with a
 //! scripted labeler instead of Rekognition (the emulator's DetectLabels ignores the image), and
 //! the decision printed with its reasons: frames chosen and why, motion, crops, calls, timings.
+//! [`labels_seeing`] scripts a labeler that answers like one seeing what a scene has drawn (the
+//! demo's camera story uses it).
 
 use std::io::Write;
 
+use failberry_detectatron::motion::Rect;
 use failberry_detectatron::{
     analyse, find_motion, mosaic, Config, Instance, Label, LabelError, LabelRequest, Labeler, Mode,
-    NormBox,
+    MotionReport, NormBox,
 };
 
 /// Answers every image with the labels it was given, each with one instance box over the first
@@ -33,6 +36,63 @@ impl Labeler for ScriptedLabeler {
             })
             .collect())
     }
+}
+
+/// A label a scripted labeler gives when its object shows in the image: the name Rekognition
+/// would use, the confidence, and whether Rekognition boxes it (people, pets and cars; not trees).
+#[derive(Clone, Debug)]
+pub struct Said {
+    pub label: &'static str,
+    pub confidence: f32,
+    pub boxed: bool,
+}
+
+/// What a labeler that recognised every drawn object would answer for the mosaic of `report`'s
+/// crops: each `said` label whose object (`objects_at(time_ms)`: name and rect in the frame at
+/// that time) shows in a crop, boxed where it shows when `boxed`. Mosaic mode (one image for all
+/// crops), the detectatron default.
+pub fn labels_seeing(
+    report: &MotionReport,
+    objects_at: impl Fn(u64) -> Vec<(String, Rect)>,
+    said: &[Said],
+) -> Vec<Label> {
+    let crops: Vec<Rect> = report.crops.iter().map(|(_, r)| *r).collect();
+    let sizes: Vec<(u32, u32)> = crops.iter().map(|r| (r.w, r.h)).collect();
+    let layout = mosaic::layout(&sizes);
+    let mut labels = Vec::new();
+    for s in said {
+        let mut seen = false;
+        let mut instances = Vec::new();
+        for (i, (frame, _)) in report.crops.iter().enumerate() {
+            let Some(f) = report.frames.get(*frame) else {
+                continue;
+            };
+            for (name, rect) in objects_at(f.time_ms) {
+                if name != s.label {
+                    continue;
+                }
+                for (tile, bbox) in layout.place(&crops, &rect) {
+                    if tile == i {
+                        seen = true;
+                        if s.boxed {
+                            instances.push(Instance {
+                                confidence: s.confidence,
+                                bbox,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if seen {
+            labels.push(Label {
+                name: s.label.to_string(),
+                confidence: s.confidence,
+                instances,
+            });
+        }
+    }
+    labels
 }
 
 /// `LABEL=CONFIDENCE`, e.g. `Person=93`.

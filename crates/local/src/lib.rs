@@ -11,12 +11,15 @@
 //! - `story`: `make demo`'s stories (`story::ddns`, `story::failover`), told through one `Story`
 //!   that counts and prints their steps;
 //! - `clip_queue`: runs detectatron from its SQS queue as the event source mapping would;
-//!   `analyse` runs it on one file with a scripted labeler.
+//!   `analyse` runs it on one file with a scripted labeler;
+//! - `fake_nvr`: Frigate and Unifi Video fakes over HTTP (no NVR runs here), for the demo's
+//!   camera story and the connector's tests.
 
 pub mod analyse;
 pub mod apigw;
 pub mod clip_queue;
 pub mod emulator;
+pub mod fake_nvr;
 pub mod seed;
 mod server;
 pub mod stack;

@@ -1,7 +1,8 @@
 //! Crops of the motion regions (padded, at least 80 px a side) and their tiling into one image
 //! for a single DetectLabels call, encoded as JPEG straight from the YUV planes; returned
 //! instance boxes are mapped back to their crop and frame. In `frames` mode each crop is its own
-//! image and the same mapping applies with one tile.
+//! image and the same mapping applies with one tile. [`Layout::place`] is the mapping the other
+//! way, for labelers scripted to answer like Rekognition. Over 400 lines for its table tests.
 
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
@@ -104,6 +105,35 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// The other way round from [`Layout::map_back`]: where an object at `object` (frame pixels)
+    /// shows in the mosaic of `crops` (the crops' rects in their frames, in tile order): one box
+    /// per crop that shows part of it, with that crop's index, normalised to the mosaic. What a labeler looking at the
+    /// mosaic would answer; the demo's scripted labeler places its boxes with it.
+    pub fn place(&self, crops: &[Rect], object: &Rect) -> Vec<(usize, NormBox)> {
+        let (mw, mh) = (self.width as f32, self.height as f32);
+        crops
+            .iter()
+            .zip(&self.origins)
+            .enumerate()
+            .filter_map(|(i, (crop, &(ox, oy)))| {
+                let (x0, y0) = (object.x.max(crop.x), object.y.max(crop.y));
+                let x1 = (object.x + object.w).min(crop.x + crop.w);
+                let y1 = (object.y + object.h).min(crop.y + crop.h);
+                (x1 > x0 && y1 > y0).then(|| {
+                    let b = NormBox {
+                        left: (ox + x0 - crop.x) as f32 / mw,
+                        top: (oy + y0 - crop.y) as f32 / mh,
+                        width: (x1 - x0) as f32 / mw,
+                        height: (y1 - y0) as f32 / mh,
+                    };
+                    (i, b)
+                })
+            })
+            .collect()
+    }
+}
+
 /// A crop's box moved into its frame's pixels.
 pub fn to_frame(crop: &Rect, in_crop: &Rect) -> Rect {
     Rect {
@@ -156,6 +186,86 @@ pub fn encode(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placed_boxes_map_back_to_the_object_clipped_to_each_crop() {
+        let crops = [
+            Rect {
+                x: 0,
+                y: 0,
+                w: 100,
+                h: 80,
+            },
+            Rect {
+                x: 150,
+                y: 100,
+                w: 90,
+                h: 90,
+            },
+        ];
+        let l = layout(&[(100, 80), (90, 90)]);
+        type Case = (&'static str, Rect, Vec<(usize, Rect)>);
+        let cases: Vec<Case> = vec![
+            (
+                "inside the first crop",
+                Rect {
+                    x: 10,
+                    y: 20,
+                    w: 30,
+                    h: 40,
+                },
+                vec![(
+                    0,
+                    Rect {
+                        x: 10,
+                        y: 20,
+                        w: 30,
+                        h: 40,
+                    },
+                )],
+            ),
+            (
+                "across the second crop's edge",
+                Rect {
+                    x: 200,
+                    y: 150,
+                    w: 80,
+                    h: 80,
+                },
+                vec![(
+                    1,
+                    Rect {
+                        x: 50,
+                        y: 50,
+                        w: 40,
+                        h: 40,
+                    },
+                )],
+            ),
+            (
+                "in no crop",
+                Rect {
+                    x: 110,
+                    y: 0,
+                    w: 30,
+                    h: 30,
+                },
+                vec![],
+            ),
+        ];
+        for (name, object, want) in cases {
+            let got: Vec<(usize, Rect)> = l
+                .place(&crops, &object)
+                .iter()
+                .map(|(i, b)| {
+                    let back = l.map_back(b).expect(name);
+                    assert_eq!(back.0, *i, "{name}: the box is in its crop's tile");
+                    back
+                })
+                .collect();
+            assert_eq!(got, want, "{name}");
+        }
+    }
 
     #[test]
     fn crops_are_padded_at_least_80_px_and_inside_the_frame() {

@@ -10,7 +10,7 @@ use failberry_detectatron::motion::Rect;
 use failberry_detectatron::{
     analyse, find_motion, mosaic, ClipResult, Config, Instance, Label, Mode, NormBox, Status,
 };
-use support::{encode, mux_fragmented, mux_plain, Obj, Scene, ScriptedLabeler, FPS};
+use support::{encode, mux_fragmented, mux_plain, Obj, Scene, ScriptedLabeler, FPS, FRAMES};
 
 fn rect(o: Obj) -> Rect {
     Rect {
@@ -75,6 +75,63 @@ fn assert_motion_on_the_object(
 
 fn nothing() -> ScriptedLabeler {
     ScriptedLabeler::new(|_| vec![])
+}
+
+/// The demo's scenes: the cat is found where it walks (and the parked car is not motion), the
+/// swaying leaves are found inside the tree.
+#[tokio::test]
+async fn the_demo_scenes_move_where_their_objects_are() {
+    for (name, clip) in clips(Scene::ParkedCarAndCat) {
+        let r = analyse(&clip, &Config::default(), "yard", &nothing())
+            .await
+            .unwrap();
+        assert_eq!(r.status, Status::Analysed, "{name}: {:?}", r.error);
+        assert_motion_on_the_object(name, Scene::ParkedCarAndCat, &r, |ms| {
+            (ms * u64::from(FPS) / 1000) as usize
+        });
+        let car = rect(Scene::ParkedCarAndCat.parked_car().unwrap());
+        assert!(
+            r.motion.iter().all(|m| m.rect.intersection(&car) == 0),
+            "{name}: the parked car is not motion: {:?}",
+            r.motion
+        );
+    }
+    for (name, clip) in clips(Scene::TreesInWind) {
+        let r = analyse(&clip, &Config::default(), "garden", &nothing())
+            .await
+            .unwrap();
+        assert_eq!(r.status, Status::Analysed, "{name}: {:?}", r.error);
+        assert!(!r.motion.is_empty(), "{name}: the leaves move");
+        // Where the leaves ever are: a motion box spans a cluster's places in both frames.
+        let tree = (0..FRAMES)
+            .map(|i| rect(Scene::TreesInWind.objects(i)[0].1))
+            .reduce(|a, b| {
+                let (x, y) = (a.x.min(b.x), a.y.min(b.y));
+                Rect {
+                    x,
+                    y,
+                    w: (a.x + a.w).max(b.x + b.w) - x,
+                    h: (a.y + a.h).max(b.y + b.h) - y,
+                }
+            })
+            .unwrap();
+        // Motion is found in cells of a few pixels: a cell of slack each side.
+        let cell = failberry_detectatron::motion::cell_size(r.width as usize) as u32;
+        let tree = Rect {
+            x: tree.x - cell,
+            y: tree.y - cell,
+            w: tree.w + 2 * cell,
+            h: tree.h + 2 * cell,
+        };
+        for m in &r.motion {
+            assert!(
+                tree.contains(&m.rect),
+                "{name}: motion {:?} at {} ms outside the tree {tree:?}",
+                m.rect,
+                m.time_ms
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -154,30 +211,14 @@ fn answer_for(
 ) -> Vec<Label> {
     let sizes: Vec<(u32, u32)> = report.crops.iter().map(|(_, r)| (r.w, r.h)).collect();
     let layout = mosaic::layout(&sizes);
+    let crops: Vec<Rect> = report.crops.iter().map(|(_, r)| *r).collect();
     let mut labels: Vec<Label> = Vec::new();
     for &(name, confidence, object) in objects {
-        let mut instances = Vec::new();
-        for (i, (_, crop)) in report.crops.iter().enumerate() {
-            let (x0, y0) = (object.x.max(crop.x), object.y.max(crop.y));
-            let (x1, y1) = (
-                (object.x + object.w).min(crop.x + crop.w),
-                (object.y + object.h).min(crop.y + crop.h),
-            );
-            if x1 <= x0 || y1 <= y0 {
-                continue;
-            }
-            let (ox, oy) = layout.origins[i];
-            let (mw, mh) = (layout.width as f32, layout.height as f32);
-            instances.push(Instance {
-                confidence,
-                bbox: NormBox {
-                    left: (ox + x0 - crop.x) as f32 / mw,
-                    top: (oy + y0 - crop.y) as f32 / mh,
-                    width: (x1 - x0) as f32 / mw,
-                    height: (y1 - y0) as f32 / mh,
-                },
-            });
-        }
+        let instances: Vec<Instance> = layout
+            .place(&crops, &object)
+            .into_iter()
+            .map(|(_, bbox)| Instance { confidence, bbox })
+            .collect();
         if !instances.is_empty() {
             labels.push(Label {
                 name: name.into(),

@@ -1,7 +1,8 @@
-//! `make demo`: the stories told on the local stack, one module each (`ddns`, `failover`; the
-//! camera story joins them), all through one [`Story`] that numbers the steps, prints the checks
-//! and counts them. `pi` drives the real `failberry` client binary the stories use.
+//! `make demo`: the stories told on the local stack, one module each (`ddns`, `failover`,
+//! `camera`), all through one [`Story`] that numbers the steps, prints the checks and counts
+//! them. `pi` drives the real `failberry` client binary the stories use.
 
+mod camera;
 mod ddns;
 mod failover;
 mod pi;
@@ -102,6 +103,7 @@ pub async fn run(moto_url: &str, paths: &DemoPaths, out: &mut dyn Write) -> anyh
         "\nA picture of the failover story: {}",
         svg.display()
     ));
+    camera::tell(&mut story, &stack, &pi, &paths.workdir).await?;
     stack.stop().await;
     story.tally(&format!(
         "The functions' log lines are in {}; the client's logs and config are beside them.",
