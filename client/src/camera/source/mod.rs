@@ -112,3 +112,31 @@ pub fn nvr_http() -> reqwest::Client {
 pub fn now_secs() -> i64 {
     failberry_proto::clock::unix_secs(std::time::SystemTime::now())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each poll's outcome: whether the source keeps going, and whether the NVR counts as
+    /// unreachable after it (the warning is logged on the step into it, the info on the step out).
+    #[test]
+    fn reachability_follows_the_polls() {
+        let polls: [(Result<bool, String>, bool, bool); 6] = [
+            (Ok(true), true, false),
+            (Err("connection refused".into()), true, true),
+            (Err("connection refused".into()), true, true),
+            (Ok(true), true, false),
+            (Err("timed out".into()), true, true),
+            (Ok(false), false, true),
+        ];
+        let mut reachability = Reachability::default();
+        for (i, (polled, going, failing)) in polls.into_iter().enumerate() {
+            assert_eq!(
+                reachability.note("frigate", "Frigate", polled),
+                going,
+                "poll {i}"
+            );
+            assert_eq!(reachability.failing, failing, "poll {i}");
+        }
+    }
+}
