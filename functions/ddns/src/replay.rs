@@ -105,6 +105,22 @@ pub trait ReplayGuard: Send + Sync {
     }
 }
 
+/// A guard whose client is still being built answers once it is.
+impl<T: ReplayGuard + 'static> ReplayGuard for failberry_aws::Deferred<T> {
+    async fn admit(&self, key_id: &str, stamp: Stamp) -> Result<Ordered, String> {
+        self.get().await.admit(key_id, stamp).await
+    }
+
+    async fn admit_change(
+        &self,
+        key_id: &str,
+        stamp: Stamp,
+        change: &str,
+    ) -> Result<Admission, String> {
+        self.get().await.admit_change(key_id, stamp, change).await
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Mark {
