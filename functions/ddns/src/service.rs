@@ -113,10 +113,10 @@ impl<K: Clock> DeferredDdns<K> {
 
 impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock, L> Ddns<D, R, S, K, L> {
     pub async fn config(&self) -> Result<Arc<DdnsConfig>, ApiError> {
-        self.config
-            .get()
-            .await
-            .map_err(|e| ApiError::ConfigUnavailable(e.to_string()))
+        self.config.get().await.map_err(|e| {
+            tracing::error!(error = %e, "configuration unavailable");
+            ApiError::ConfigUnavailable(e.to_string())
+        })
     }
 
     /// Publishes `desired` for `host`. A change (and only a change: a request that would change
