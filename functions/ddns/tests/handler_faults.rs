@@ -51,12 +51,19 @@ impl Captured {
         tracing::subscriber::set_default(subscriber)
     }
 
-    /// The lines at `level` (`ERROR`, `WARN`, ...).
+    /// The function's own lines at `level` (`ERROR`, `WARN`, ...). The SDK's are left out: over
+    /// the mock HTTP client it logs an ERROR per retry that it has no connection to poison,
+    /// which only the mock causes.
     fn at(&self, level: &str) -> Vec<serde_json::Value> {
         let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
         text.lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter(|l| l["level"] == level)
+            .filter(|l| {
+                l["target"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("failberry"))
+            })
             .collect()
     }
 }
@@ -85,17 +92,16 @@ fn config_reads(faults: Faults, status: u16, code: &'static str) -> Rule {
             .e_tag("\"e1\"")
             .build()
     };
-    let rule = mock!(aws_sdk_s3::Client::get_object);
     match faults {
-        Faults::None => rule.then_output(document),
-        Faults::Then(n) => rule
+        Faults::None => mock!(aws_sdk_s3::Client::get_object).then_output(document),
+        Faults::Then(n) => mock!(aws_sdk_s3::Client::get_object)
             .sequence()
             .http_response(move || s3_error(status, code))
             .times(n)
             .output(document)
             .repeatedly()
             .build(),
-        Faults::Lasting => rule
+        Faults::Lasting => mock!(aws_sdk_s3::Client::get_object)
             .sequence()
             .http_response(move || s3_error(status, code))
             .repeatedly()
@@ -140,20 +146,25 @@ fn changes(faults: Faults, status: u16) -> Rule {
                     <Message>injected by the test</Message></Error></ErrorResponse>";
         aws_sdk_route53::config::http::HttpResponse::new(
             status.try_into().unwrap(),
-            aws_sdk_route53::primitives::SdkBody::from(body),
+            aws_sdk_s3::primitives::SdkBody::from(body),
         )
     };
-    let rule = mock!(aws_sdk_route53::Client::change_resource_record_sets);
     match faults {
-        Faults::None => rule.then_output(accepted),
-        Faults::Then(n) => rule
+        Faults::None => {
+            mock!(aws_sdk_route53::Client::change_resource_record_sets).then_output(accepted)
+        }
+        Faults::Then(n) => mock!(aws_sdk_route53::Client::change_resource_record_sets)
             .sequence()
             .http_response(failure)
             .times(n)
             .output(accepted)
             .repeatedly()
             .build(),
-        Faults::Lasting => rule.sequence().http_response(failure).repeatedly().build(),
+        Faults::Lasting => mock!(aws_sdk_route53::Client::change_resource_record_sets)
+            .sequence()
+            .http_response(failure)
+            .repeatedly()
+            .build(),
     }
 }
 
