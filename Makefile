@@ -154,17 +154,28 @@ check-deploy: check-template
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := signed_update dyndns2 reference_protocol config_documents apigw_event health_request mp4_clip
 FUZZ := RUSTC_BOOTSTRAP=1 $(CARGO) fuzz
+# Every target runs even when one crashes; the summary at the end gives per target the wall-clock
+# seconds, libFuzzer's executions (its final stats, else its last status line) and the crashing
+# inputs it wrote to fuzz/artifacts; make fuzz fails when any target crashed or did not run.
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
 	cd fuzz && $(FUZZ) build -s none
 	@mkdir -p $(RUN_DIR)
-	@set -euo pipefail; cd fuzz; for t in $(FUZZ_TARGETS); do \
-		mkdir -p corpus/$$t; \
+	@set -uo pipefail; cd fuzz; failed=0; rows=(); for t in $(FUZZ_TARGETS); do \
+		mkdir -p corpus/$$t; log=$(RUN_DIR)/fuzz-$$t.log; start=$$(date +%s); \
 		$(FUZZ) run -s none $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) \
-			-print_final_stats=1 -rss_limit_mb=2048 -timeout=10 > $(RUN_DIR)/fuzz-$$t.log 2>&1 \
-			|| { echo "$$t: crash, see $(RUN_DIR)/fuzz-$$t.log and fuzz/artifacts/$$t"; exit 1; }; \
-		echo "$$t: $$(sed -n 's/^stat::number_of_executed_units: *//p' $(RUN_DIR)/fuzz-$$t.log) runs in $(FUZZ_SECONDS) s, no crash"; \
-	done
+			-print_final_stats=1 -rss_limit_mb=2048 -timeout=10 > $$log 2>&1; rc=$$?; \
+		secs=$$(( $$(date +%s) - start )); \
+		execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log | tail -1); \
+		[ -n "$$execs" ] || execs=$$(grep -o '^#[0-9]*' $$log | tail -1 | tr -d '#'); \
+		crashes=$$(grep -c 'Test unit written to' $$log); \
+		if [ $$rc != 0 ]; then failed=1; \
+			echo "$$t: exit $$rc, see $$log$$( [ $$crashes = 0 ] || echo ' and fuzz/artifacts/'$$t)"; fi; \
+		rows+=("$$(printf '%-20s %8s %12s %8s' $$t $$secs "$${execs:-?}" $$crashes)"); \
+	done; \
+	echo "fuzz summary: $(FUZZ_SECONDS) s per target, logs in $(RUN_DIR)/fuzz-*.log"; \
+	printf '%-20s %8s %12s %8s\n' target seconds execs crashes; printf '%s\n' "$${rows[@]}"; \
+	exit $$failed
 
 cost:
 	$(CARGO) run --quiet -p failberry-ctl -- cost

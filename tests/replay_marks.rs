@@ -1,7 +1,7 @@
 //! The replay guard's marks in S3 (moto): the conditional writes really make each step of a mark
 //! happen once, even when the same signed change races itself across Lambda instances.
 
-use failberry_ddns::{Admission, ReplayGuard, S3ReplayGuard, Stamp};
+use failberry_ddns::{Ordered, ReplayGuard, S3ReplayGuard, Stamp};
 use failberry_local::emulator;
 use failberry_tests::moto_url;
 
@@ -20,7 +20,7 @@ async fn a_change_racing_itself_is_admitted_exactly_once() {
     let guard = guard().await;
     assert_eq!(
         guard.admit(KEY, Stamp::Signed(1_000)).await,
-        Ok(Admission::Admitted)
+        Ok(Ordered::Admitted)
     );
     // Eight instances receive the same newer request at once: one takes the step.
     let mut racers = tokio::task::JoinSet::new();
@@ -31,14 +31,14 @@ async fn a_change_racing_itself_is_admitted_exactly_once() {
     let results = racers.join_all().await;
     let admitted = results
         .iter()
-        .filter(|r| **r == Ok(Admission::Admitted))
+        .filter(|r| **r == Ok(Ordered::Admitted))
         .count();
     assert_eq!(admitted, 1, "{results:?}");
     assert!(
         results.iter().all(|r| matches!(
             r,
-            Ok(Admission::Admitted)
-                | Ok(Admission::Replayed {
+            Ok(Ordered::Admitted)
+                | Ok(Ordered::Replayed {
                     last_applied: 1_060
                 })
         )),
@@ -52,25 +52,25 @@ async fn marks_are_kept_per_key_and_moved_by_server_stamps() {
     let other = "garage.home.example.com";
     assert_eq!(
         guard.admit(KEY, Stamp::Signed(1_000)).await,
-        Ok(Admission::Admitted)
+        Ok(Ordered::Admitted)
     );
     assert_eq!(
         guard.admit(other, Stamp::Signed(900)).await,
-        Ok(Admission::Admitted),
+        Ok(Ordered::Admitted),
         "another key has its own mark"
     );
     assert_eq!(
         guard.admit(KEY, Stamp::Server(1_100)).await,
-        Ok(Admission::Admitted)
+        Ok(Ordered::Admitted)
     );
     assert_eq!(
         guard.admit(KEY, Stamp::Signed(1_050)).await,
-        Ok(Admission::Replayed {
+        Ok(Ordered::Replayed {
             last_applied: 1_100
         })
     );
     assert_eq!(
         guard.admit(KEY, Stamp::Signed(1_101)).await,
-        Ok(Admission::Admitted)
+        Ok(Ordered::Admitted)
     );
 }

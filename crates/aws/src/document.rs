@@ -145,6 +145,13 @@ impl DocumentSource for S3Documents {
     }
 }
 
+/// A source whose SDK client is still being built answers once it is (`crate::deferred`).
+impl<S: DocumentSource + 'static> DocumentSource for crate::Deferred<S> {
+    async fn fetch(&self, if_none_match: Option<&str>) -> Result<Fetched, DocumentError> {
+        self.get().await.fetch(if_none_match).await
+    }
+}
+
 struct Cached<T> {
     value: Arc<T>,
     etag: String,

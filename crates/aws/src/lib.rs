@@ -1,12 +1,15 @@
 //! AWS adapters shared by failberry's functions and the owner's tool: JSON documents kept in S3
 //! (read through an ETag-revalidated cache, written with conditional puts) and the jittered
 //! retry used around every AWS write, and the SDK configuration with an HTTPS client that trusts
-//! only Amazon's roots. Domain decisions stay in the function crates.
+//! only Amazon's roots, and the deferral that builds it beside the runtime's first poll. Domain
+//! decisions stay in the function crates.
 
+pub mod deferred;
 pub mod document;
 pub mod retry;
 pub mod tls;
 
+pub use deferred::Deferred;
 pub use document::{
     describe, lost_conditional_write, DocumentCache, DocumentError, DocumentSource, Fetched,
     S3Documents,
@@ -16,6 +19,7 @@ pub use document::{
 pub fn required_env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))
 }
+pub use aws_config::SdkConfig;
 pub use retry::{describe_attempts, retry, transient, Backoff, SdkRetry, COMMON_RETRYABLE_CODES};
 pub use tls::sdk_config;
 

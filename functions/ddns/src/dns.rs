@@ -39,6 +39,17 @@ pub trait DnsStore: Send + Sync {
     ) -> impl Future<Output = Result<String, DnsError>> + Send;
 }
 
+/// A store whose client is still being built answers once it is.
+impl<T: DnsStore + 'static> DnsStore for failberry_aws::Deferred<T> {
+    async fn current(&self, zone_id: &str, name: &str) -> Result<CurrentRecords, DnsError> {
+        self.get().await.current(zone_id, name).await
+    }
+
+    async fn upsert(&self, zone_id: &str, changes: &[Upsert]) -> Result<String, DnsError> {
+        self.get().await.upsert(zone_id, changes).await
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Route53Store {
     client: aws_sdk_route53::Client,

@@ -1,4 +1,4 @@
-use failberry_ddns::{AwsDdns, Settings};
+use failberry_ddns::{DeferredDdns, Settings};
 use failberry_proto::SystemClock;
 use lambda_http::{run, service_fn, Error, Request};
 
@@ -13,11 +13,20 @@ async fn main() -> Result<(), Error> {
         config_max_age: failberry_aws::env_secs("CONFIG_MAX_AGE_SECS", 10)?,
         replay_prefix: std::env::var("REPLAY_PREFIX").unwrap_or_else(|_| "replay/".into()),
     };
-    // Trusts only the Amazon Trust Services roots: no system trust store to load at start.
-    let sdk = failberry_aws::sdk_config().await;
-    let route53 = aws_sdk_route53::Client::new(&sdk);
-    let s3 = aws_sdk_s3::Client::new(&sdk);
-    let app = AwsDdns::from_clients(route53, s3, settings, SystemClock);
+    // The SDK configuration (trusting only the Amazon Trust Services roots) and clients are
+    // built on another thread while the runtime fetches the first event: only the calls that
+    // reach AWS wait for them (docs/protocol.md, "Trust store and start-up").
+    let app = DeferredDdns::spawn(
+        async {
+            let sdk = failberry_aws::sdk_config().await;
+            (
+                aws_sdk_route53::Client::new(&sdk),
+                aws_sdk_s3::Client::new(&sdk),
+            )
+        },
+        settings,
+        SystemClock,
+    );
     let app = &app;
     run(service_fn(move |req: Request| async move {
         Ok::<_, Error>(app.handle(req).await)

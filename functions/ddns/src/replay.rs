@@ -25,6 +25,18 @@ pub enum Stamp {
     Server(i64),
 }
 
+/// What [`ReplayGuard::admit`] answers: a change admitted in order or refused. It remembers no
+/// change, so it never tells a duplicate apart (only [`Admission`] can).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordered {
+    Admitted,
+    /// A change stamped `last_applied` (or later) was already applied for this key.
+    Replayed {
+        last_applied: i64,
+    },
+}
+
+/// What [`ReplayGuard::admit_change`] answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
     Admitted,
@@ -38,6 +50,15 @@ pub enum Admission {
     Replayed {
         last_applied: i64,
     },
+}
+
+impl From<Ordered> for Admission {
+    fn from(o: Ordered) -> Self {
+        match o {
+            Ordered::Admitted => Admission::Admitted,
+            Ordered::Replayed { last_applied } => Admission::Replayed { last_applied },
+        }
+    }
 }
 
 /// The mark after admitting `stamp`, or the mark that refuses it. Pure: the store only reads and
@@ -68,7 +89,7 @@ pub trait ReplayGuard: Send + Sync {
         &self,
         key_id: &str,
         stamp: Stamp,
-    ) -> impl Future<Output = Result<Admission, String>> + Send;
+    ) -> impl Future<Output = Result<Ordered, String>> + Send;
 
     /// As [`admit`](Self::admit), for the planned `change` (the UPSERTs, as text): a guard that
     /// remembers the change it admitted answers a racing duplicate of it `AlreadyApplied`. By
@@ -80,7 +101,23 @@ pub trait ReplayGuard: Send + Sync {
         change: &str,
     ) -> impl Future<Output = Result<Admission, String>> + Send {
         let _ = change;
-        self.admit(key_id, stamp)
+        async move { self.admit(key_id, stamp).await.map(Admission::from) }
+    }
+}
+
+/// A guard whose client is still being built answers once it is.
+impl<T: ReplayGuard + 'static> ReplayGuard for failberry_aws::Deferred<T> {
+    async fn admit(&self, key_id: &str, stamp: Stamp) -> Result<Ordered, String> {
+        self.get().await.admit(key_id, stamp).await
+    }
+
+    async fn admit_change(
+        &self,
+        key_id: &str,
+        stamp: Stamp,
+        change: &str,
+    ) -> Result<Admission, String> {
+        self.get().await.admit_change(key_id, stamp, change).await
     }
 }
 
@@ -132,8 +169,8 @@ async fn read(mark: &S3Documents) -> Result<Option<(Mark, String)>, String> {
 }
 
 impl ReplayGuard for S3ReplayGuard {
-    async fn admit(&self, key_id: &str, stamp: Stamp) -> Result<Admission, String> {
-        self.admit_marked(key_id, stamp, None).await
+    async fn admit(&self, key_id: &str, stamp: Stamp) -> Result<Ordered, String> {
+        self.move_mark(key_id, stamp, None, |_| None).await
     }
 
     async fn admit_change(
@@ -142,17 +179,25 @@ impl ReplayGuard for S3ReplayGuard {
         stamp: Stamp,
         change: &str,
     ) -> Result<Admission, String> {
-        self.admit_marked(key_id, stamp, Some(change)).await
+        self.move_mark(key_id, stamp, Some(change), |held| {
+            duplicates(held, stamp, change).then(|| Admission::AlreadyApplied {
+                last_applied: held.map_or(0, |(t, _)| t),
+            })
+        })
+        .await
     }
 }
 
 impl S3ReplayGuard {
-    async fn admit_marked(
+    /// Moves the mark of `key_id` to `stamp`, recording `change`, unless `duplicate` (given the
+    /// mark held) answers first or the mark refuses the stamp.
+    async fn move_mark<A: From<Ordered>>(
         &self,
         key_id: &str,
         stamp: Stamp,
         change: Option<&str>,
-    ) -> Result<Admission, String> {
+        duplicate: impl Fn(Option<(i64, Option<&str>)>) -> Option<A>,
+    ) -> Result<A, String> {
         // The key id is a validated FQDN: it cannot escape the prefix.
         let key = format!("{}{key_id}/last-applied.json", self.prefix);
         let mark = S3Documents::new(self.client.clone(), &self.bucket, key);
@@ -161,15 +206,12 @@ impl S3ReplayGuard {
             let held = current
                 .as_ref()
                 .map(|(m, _)| (m.last_applied, m.change.as_deref()));
-            if let Some(change) = change {
-                if duplicates(held, stamp, change) {
-                    let last_applied = held.map_or(0, |(t, _)| t);
-                    return Ok(Admission::AlreadyApplied { last_applied });
-                }
+            if let Some(answer) = duplicate(held) {
+                return Ok(answer);
             }
             let next = match next_mark(held.map(|(t, _)| t), stamp) {
                 Ok(next) => next,
-                Err(last_applied) => return Ok(Admission::Replayed { last_applied }),
+                Err(last_applied) => return Ok(Ordered::Replayed { last_applied }.into()),
             };
             let body = serde_json::to_vec(&Mark {
                 last_applied: next,
@@ -181,7 +223,7 @@ impl S3ReplayGuard {
                 .put(body, current.as_ref().map(|(_, etag)| etag.as_str()))
                 .await
             {
-                Ok(_) => return Ok(Admission::Admitted),
+                Ok(_) => return Ok(Ordered::Admitted.into()),
                 Err(DocumentError::Conflict { .. }) => continue,
                 Err(e) => return Err(e.to_string()),
             }

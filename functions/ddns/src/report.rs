@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use crate::dns::DnsStore;
 use crate::error::{json_response, ApiError};
 use crate::metric_log::MetricLog;
-use crate::replay::{Admission, ReplayGuard, Stamp};
+use crate::replay::{Ordered, ReplayGuard, Stamp};
 use crate::service::{Ddns, UNKNOWN_KEY_SECRET};
 
 pub const NAMESPACE: &str = "Failberry/Pi";
@@ -141,12 +141,10 @@ impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock, L: MetricLog> Ddn
             )
             .await
         {
-            Ok(Admission::Admitted) => {}
-            // `admit` remembers no change, so it never answers `AlreadyApplied`; were it to, a
-            // report already counted must not be counted twice.
-            Ok(
-                Admission::Replayed { last_applied } | Admission::AlreadyApplied { last_applied },
-            ) => return Err(ApiError::Replayed { last_applied }),
+            Ok(Ordered::Admitted) => {}
+            Ok(Ordered::Replayed { last_applied }) => {
+                return Err(ApiError::Replayed { last_applied })
+            }
             Err(e) => return Err(ApiError::ConfigUnavailable(format!("replay marks: {e}"))),
         }
         let lines = emf_lines(&host.name, &report, report.timestamp.saturating_mul(1000));

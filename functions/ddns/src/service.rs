@@ -2,11 +2,12 @@
 //! addresses, read what Route53 holds, and only when something differs admit the change past the
 //! replay guard and UPSERT.
 
+use std::future::Future;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use failberry_aws::{DocumentCache, DocumentSource, S3Documents};
+use failberry_aws::{Deferred, DocumentCache, DocumentSource, S3Documents};
 use failberry_proto::address::non_public_reason;
 use failberry_proto::hostname::in_zone;
 use failberry_proto::UpdateStatus;
@@ -74,12 +75,48 @@ impl<K: Clock> AwsDdns<K> {
     }
 }
 
+/// The deployed shape with its AWS clients still being built (`failberry_aws::Deferred`): only the
+/// calls that reach AWS wait for them, so the first event is fetched, and an answer that needs no
+/// AWS call (`GET /v1/myip`, a refusal) given, beside the SDK's start-up.
+pub type DeferredDdns<K = SystemClock> =
+    Ddns<Deferred<Route53Store>, Deferred<S3ReplayGuard>, Deferred<S3Documents>, K>;
+
+impl<K: Clock> DeferredDdns<K> {
+    /// Starts `clients` (Route53, S3) beside the caller, off its thread; the stores are made
+    /// from them as [`AwsDdns::from_clients`] makes them.
+    pub fn spawn(
+        clients: impl Future<Output = (aws_sdk_route53::Client, aws_sdk_s3::Client)> + Send + 'static,
+        settings: Settings,
+        clock: K,
+    ) -> Self {
+        let max_age = settings.config_max_age;
+        let stores = Arc::new(Deferred::spawn(async move {
+            let (route53, s3) = clients.await;
+            let documents =
+                S3Documents::new(s3.clone(), &settings.config_bucket, &settings.config_key);
+            let replay = S3ReplayGuard::new(s3, settings.config_bucket, settings.replay_prefix);
+            (Route53Store::new(route53), replay, documents)
+        }));
+        Ddns {
+            dns: Deferred::after(&stores, |(dns, _, _)| dns.clone()),
+            replay: Deferred::after(&stores, |(_, replay, _)| replay.clone()),
+            config: DocumentCache::new(
+                Deferred::after(&stores, |(_, _, documents)| documents.clone()),
+                DdnsConfig::parse,
+                max_age,
+            ),
+            clock,
+            report_log: StdoutLog::default(),
+        }
+    }
+}
+
 impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock, L> Ddns<D, R, S, K, L> {
     pub async fn config(&self) -> Result<Arc<DdnsConfig>, ApiError> {
-        self.config
-            .get()
-            .await
-            .map_err(|e| ApiError::ConfigUnavailable(e.to_string()))
+        self.config.get().await.map_err(|e| {
+            tracing::error!(error = %e, "configuration unavailable");
+            ApiError::ConfigUnavailable(e.to_string())
+        })
     }
 
     /// Publishes `desired` for `host`. A change (and only a change: a request that would change

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use failberry_aws::{DocumentCache, DocumentError, DocumentSource, Fetched};
 use failberry_ddns::{
-    next_mark, Admission, CurrentRecords, Ddns, DdnsConfig, DnsError, DnsStore, RecordSet,
+    next_mark, CurrentRecords, Ddns, DdnsConfig, DnsError, DnsStore, Ordered, RecordSet,
     ReplayGuard, Stamp, Upsert,
 };
 use failberry_proto::Clock;
@@ -48,14 +48,14 @@ impl DnsStore for FakeDns {
 struct FakeReplay(Mutex<HashMap<String, i64>>);
 
 impl ReplayGuard for FakeReplay {
-    async fn admit(&self, key_id: &str, stamp: Stamp) -> Result<Admission, String> {
+    async fn admit(&self, key_id: &str, stamp: Stamp) -> Result<Ordered, String> {
         let mut marks = self.0.lock().unwrap();
         match next_mark(marks.get(key_id).copied(), stamp) {
             Ok(next) => {
                 marks.insert(key_id.to_string(), next);
-                Ok(Admission::Admitted)
+                Ok(Ordered::Admitted)
             }
-            Err(last_applied) => Ok(Admission::Replayed { last_applied }),
+            Err(last_applied) => Ok(Ordered::Replayed { last_applied }),
         }
     }
 }

@@ -1,6 +1,11 @@
 //! MP4 (plain and fragmented) to the video track's samples: sizes, sync flags, times and the
 //! avcC parameter sets, through `re_mp4`. Owns the "is this something we can analyse" checks
-//! (H.264, progressive); slice parsing is `gop`'s, decoding `decode`'s.
+//! (H.264, progressive) and, in `boxes`, the budget re_mp4 reads within; slice parsing is
+//! `gop`'s, decoding `decode`'s.
+
+mod boxes;
+
+pub use boxes::MAX_SAMPLES;
 
 use h264_reader::nal::sps::{FrameMbsFlags, SeqParameterSet};
 use h264_reader::nal::{Nal, RefNal};
@@ -67,6 +72,8 @@ pub fn demux(clip: &[u8]) -> Result<VideoTrack, ClipError> {
 }
 
 fn read_track(clip: &[u8]) -> Result<VideoTrack, ClipError> {
+    // re_mp4 can loop for ever on some damage: its budget first (`boxes`).
+    boxes::check(clip)?;
     let mp4 = Mp4::read_bytes(clip).map_err(|e| ClipError::Corrupt(e.to_string()))?;
     let Some(track) = mp4
         .tracks()

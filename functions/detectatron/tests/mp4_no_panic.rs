@@ -5,9 +5,10 @@
 
 mod support;
 
-use std::sync::OnceLock;
+use std::sync::{mpsc, OnceLock};
+use std::time::Duration;
 
-use failberry_detectatron::demux::demux;
+use failberry_detectatron::demux::{demux, ClipError};
 use proptest::prelude::*;
 use support::{encode, mux_fragmented, mux_plain, Scene};
 
@@ -41,10 +42,10 @@ proptest! {
         let _ = demux(&bytes);
     }
 
-    // Ignored for now: 512 cases did not finish within 7 minutes on this (loaded) machine, so some
-    // damaged clips may make re_mp4 very slow or hang: to investigate (`cargo test -- --ignored`).
+    // Each case also ends: re_mp4 0.5 loops for ever on a box of size 0 inside a container and
+    // builds up to 2³² samples from an unbounded count (the regression seeds below); demux
+    // checks the boxes first (`demux::boxes`).
     #[test]
-    #[ignore]
     fn damaged_clips_never_panic(
         which in 0usize..2,
         edits in proptest::collection::vec((any::<u16>(), any::<u8>()), 1..16),
@@ -52,6 +53,43 @@ proptest! {
     ) {
         let clip = damage(&clips()[which], &edits, keep);
         let _ = demux(&clip);
+    }
+}
+
+/// `demux(clip)` on a thread of its own, given `deadline` to answer: a regression that loops
+/// fails here instead of hanging the suite.
+fn demux_within(clip: &'static [u8], deadline: Duration) -> Result<usize, ClipError> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(demux(clip).map(|t| t.samples.len()));
+    });
+    rx.recv_timeout(deadline)
+        .unwrap_or_else(|_| panic!("demux did not answer within {deadline:?}"))
+}
+
+#[test]
+fn the_damage_that_made_re_mp4_loop_is_refused_at_once() {
+    // Both are fuzz seeds (fuzz/seeds/mp4_clip), each one edit of a seed clip away:
+    // `vmhd` renamed to a type re_mp4 skips and its size set to 0 (re_mp4 seeks back to the same
+    // header for ever), and a `trun` without per-sample fields declaring 2³²-1 samples (re_mp4
+    // builds them all).
+    let cases: [(&str, &'static [u8], &str); 2] = [
+        (
+            "a box of size 0 inside minf",
+            include_bytes!("../../../fuzz/seeds/mp4_clip/zero-size-box.mp4"),
+            "size 0",
+        ),
+        (
+            "an unbounded trun",
+            include_bytes!("../../../fuzz/seeds/mp4_clip/unbounded-trun.mp4"),
+            "samples",
+        ),
+    ];
+    for (name, clip, why) in cases {
+        match demux_within(clip, Duration::from_secs(10)) {
+            Err(ClipError::Corrupt(m)) => assert!(m.contains(why), "{name}: {m}"),
+            other => panic!("{name}: {other:?}"),
+        }
     }
 }
 
