@@ -45,7 +45,9 @@ $(VENV)/.build-installed: requirements-build.txt requirements-dev.txt | $(VENV)/
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-build.txt
 	touch $@
 
-test: $(VENV)/.dev-installed
+# The build list too: tests/deployed_stack.rs runs scripts/moto-stack (aws-sam-translator, which
+# the SAM CLI brings), and check-template and check-build need it anyway.
+test: $(VENV)/.build-installed
 	scripts/ensure-test-tools
 	@# `cargo test --workspace` also builds every binary the tests drive (failberry, failberry-local),
 	@# with the same features, so nothing is compiled twice.
