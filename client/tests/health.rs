@@ -238,7 +238,7 @@ async fn head_root_is_200_without_a_body_and_the_connection_stays_usable() {
 #[tokio::test]
 async fn unknown_paths_are_404_and_other_methods_405() {
     let server = start(|_| {}).await;
-    let cases: [(&str, &[u8], u16); 6] = [
+    let cases: [(&str, &[u8], u16); 7] = [
         (
             "unknown path",
             b"GET /admin HTTP/1.1\r\nHost: pi\r\n\r\n",
@@ -250,6 +250,13 @@ async fn unknown_paths_are_404_and_other_methods_405() {
             404,
         ),
         ("http/1.0", b"GET /nope HTTP/1.0\r\n\r\n", 404),
+        // Found by `make fuzz` (health_request): a path without its slash and a host of 0xff
+        // bytes, in HTTP/1.0: answered 404 in HTTP/1.0, and the server serves on.
+        (
+            "fuzz: http/1.0, bare path, binary host",
+            b"GET 3 HTTP/1.0\r\nhost: \xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffx*\r\n\r\n",
+            404,
+        ),
         (
             "post",
             b"POST / HTTP/1.1\r\nHost: pi\r\nContent-Length: 0\r\n\r\n",
@@ -265,6 +272,13 @@ async fn unknown_paths_are_404_and_other_methods_405() {
     for (name, request, want) in cases {
         let answer = ask(server.addr, request).await;
         assert_eq!(answer.status(), want, "{name}: {answer:?}");
+        // Answered in the request's own version.
+        let version = if name.contains("http/1.0") {
+            "HTTP/1.0 "
+        } else {
+            "HTTP/1.1 "
+        };
+        assert!(answer.head.starts_with(version), "{name}: {answer:?}");
         if want == 405 {
             assert_eq!(answer.header("allow"), Some("GET, HEAD"), "{name}");
         }

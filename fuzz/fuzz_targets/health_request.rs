@@ -51,9 +51,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = stream.shutdown(std::net::Shutdown::Write);
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
+    // HTTP/1.0 requests are answered in HTTP/1.0 (the first run flagged that as a crash: the
+    // harness was wrong; seeds/health_request/http10-binary-host and client/tests/health.rs keep it).
     if !answer.is_empty() {
         assert!(
-            answer.starts_with(b"HTTP/1.1 "),
+            answer.starts_with(b"HTTP/1.1 ") || answer.starts_with(b"HTTP/1.0 "),
             "not an HTTP answer: {:?}",
             String::from_utf8_lossy(&answer)
         );
