@@ -226,7 +226,7 @@ pub async fn figures(client: &Path, moto_url: &str, stack: &Stack) -> anyhow::Re
         ),
     );
     table.row(
-        &format!("  the same, concurrency = {AWS_CLI_REQUESTS}"),
+        format!("  the same, concurrency = {AWS_CLI_REQUESTS}"),
         ms(wide),
         ms(theirs),
         Some(wide_speedup),
