@@ -10,11 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use aws_sdk_s3::config::Credentials;
-use failberry_failover::link;
 use failberry_local::seed::links::put_link_alarm;
+use failberry_tests::put_availability;
 
 const REGION: &str = "eu-west-1";
 const STACK: &str = "failberry";
@@ -81,33 +79,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-async fn availability(cloudwatch: &aws_sdk_cloudwatch::Client, target: &str, at: &[i64], v: f64) {
-    let data = at
-        .iter()
-        .map(|t| {
-            MetricDatum::builder()
-                .metric_name(link::AVAILABILITY_METRIC)
-                .dimensions(
-                    Dimension::builder()
-                        .name(link::DIMENSION)
-                        .value(target)
-                        .build(),
-                )
-                .timestamp(DateTime::from_secs(*t))
-                .value(v)
-                .unit(StandardUnit::None)
-                .build()
-        })
-        .collect();
-    cloudwatch
-        .put_metric_data()
-        .namespace(link::NAMESPACE)
-        .set_metric_data(Some(data))
-        .send()
-        .await
-        .expect("putting datapoints");
-}
-
 #[tokio::test]
 async fn the_owners_tool_reads_the_stack_the_template_creates() {
     let moto = OwnMoto::start();
@@ -151,10 +122,12 @@ async fn the_owners_tool_reads_the_stack_the_template_creates() {
     // The last ten minutes: the wired link answered nothing in the last five, the wireless one
     // answered every probe.
     let now = (failberry_proto::clock::unix_secs(std::time::SystemTime::now()) / 60) * 60 - 60;
-    let minutes = |range: std::ops::Range<i64>| range.map(|m| now - 60 * m + 5).collect::<Vec<_>>();
-    availability(&cloudwatch, "wired", &minutes(5..10), 1.0).await;
-    availability(&cloudwatch, "wired", &minutes(0..5), 0.0).await;
-    availability(&cloudwatch, "wireless", &minutes(0..10), 1.0).await;
+    let minutes = |range: std::ops::Range<i64>, v: f64| {
+        range.map(|m| (now - 60 * m + 5, v)).collect::<Vec<_>>()
+    };
+    put_availability(&cloudwatch, "wired", &minutes(5..10, 1.0)).await;
+    put_availability(&cloudwatch, "wired", &minutes(0..5, 0.0)).await;
+    put_availability(&cloudwatch, "wireless", &minutes(0..10, 1.0)).await;
 
     // Zone and name come from the stack's parameters alone.
     let at = now.to_string();

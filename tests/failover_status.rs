@@ -2,43 +2,17 @@
 //! failberry-local creates as the template does, datapoints as the ping function writes them, and
 //! the decision from the model (moto evaluates no alarm, so its own state is never trusted).
 
-use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
-use failberry_ctl::observe::{observe, Clients};
+use failberry_ctl::observe::{observe, Clients, Record};
 use failberry_ctl::status::{decide, render};
-use failberry_failover::{link, FailoverAnswer};
+use failberry_failover::FailoverAnswer;
 use failberry_local::seed::links::{seed_pair, LinkSeed};
 use failberry_local::seed::{self, HostSeed};
-use failberry_tests::Stack;
+use failberry_tests::{put_availability, Stack};
 
 const NAME: &str = "vpn.home.example.com";
 
 async fn availability(stack: &Stack, target: &str, minutes: &[(i64, f64)]) {
-    let cloudwatch = stack.cloudwatch();
-    let data: Vec<MetricDatum> = minutes
-        .iter()
-        .map(|(at, v)| {
-            MetricDatum::builder()
-                .metric_name(link::AVAILABILITY_METRIC)
-                .dimensions(
-                    Dimension::builder()
-                        .name(link::DIMENSION)
-                        .value(target)
-                        .build(),
-                )
-                .timestamp(DateTime::from_secs(*at))
-                .value(*v)
-                .unit(StandardUnit::None)
-                .build()
-        })
-        .collect();
-    cloudwatch
-        .put_metric_data()
-        .namespace(link::NAMESPACE)
-        .set_metric_data(Some(data))
-        .send()
-        .await
-        .expect("putting datapoints");
+    put_availability(&stack.cloudwatch(), target, minutes).await;
 }
 
 #[tokio::test]
@@ -77,9 +51,18 @@ async fn status_follows_the_datapoints() {
     };
     let status = || async {
         decide(
-            &observe(&clients, &stack.zone_id, NAME, now, 10)
-                .await
-                .unwrap(),
+            &observe(
+                &clients,
+                &Record {
+                    zone_id: &stack.zone_id,
+                    name: NAME,
+                    kind: "A",
+                },
+                now,
+                10,
+            )
+            .await
+            .unwrap(),
             "model",
         )
     };

@@ -117,3 +117,40 @@ pub fn loopback_host(hostname: &str) -> HostSeed {
         ..HostSeed::default()
     }
 }
+
+/// Writes a link's `Availability` samples, `(unix seconds, value)`, as the ping function
+/// publishes them (namespace, metric, dimension from the link contract; unit None, which the
+/// reader asks for).
+pub async fn put_availability(
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    target: &str,
+    samples: &[(i64, f64)],
+) {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+    use failberry_failover::link;
+    let data: Vec<MetricDatum> = samples
+        .iter()
+        .map(|(at, v)| {
+            MetricDatum::builder()
+                .metric_name(link::AVAILABILITY_METRIC)
+                .dimensions(
+                    Dimension::builder()
+                        .name(link::DIMENSION)
+                        .value(target)
+                        .build(),
+                )
+                .timestamp(DateTime::from_secs(*at))
+                .value(*v)
+                .unit(StandardUnit::None)
+                .build()
+        })
+        .collect();
+    cloudwatch
+        .put_metric_data()
+        .namespace(link::NAMESPACE)
+        .set_metric_data(Some(data))
+        .send()
+        .await
+        .expect("putting datapoints");
+}

@@ -12,7 +12,7 @@ use failberry_ctl::commands;
 use failberry_ctl::cost;
 use failberry_ctl::documents::{Location, S3Store};
 use failberry_ctl::hosts::NewHost;
-use failberry_ctl::observe::{observe_record, Clients, Record};
+use failberry_ctl::observe::{observe, Clients, Record};
 use failberry_ctl::stack::{self, Overrides};
 use failberry_ctl::status::{decide, render};
 use failberry_ctl::targets::NewTarget;
@@ -294,7 +294,7 @@ async fn status(
         cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
     };
     let now = at.unwrap_or_else(|| failberry_proto::clock::unix_secs(std::time::SystemTime::now()));
-    let observed = observe_record(&clients, record, now, periods).await?;
+    let observed = observe(&clients, record, now, periods).await?;
     // The emulator evaluates no alarm and runs no health check: only the model can say.
     let decided_by = if std::env::var_os("AWS_ENDPOINT_URL").is_some() {
         "failberry's model of CloudWatch alarms and Route 53 health checks (emulator: it evaluates neither)"

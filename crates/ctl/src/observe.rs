@@ -59,25 +59,9 @@ pub struct Record<'a> {
     pub kind: &'a str,
 }
 
-/// Reads the IPv4 (`A`) failover pair of `name` in `zone_id`: see [`observe_record`].
-pub async fn observe(
-    clients: &Clients,
-    zone_id: &str,
-    name: &str,
-    now: i64,
-    periods: u32,
-) -> anyhow::Result<Observed> {
-    let record = Record {
-        zone_id,
-        name,
-        kind: "A",
-    };
-    observe_record(clients, &record, now, periods).await
-}
-
 /// Reads the failover pair `record` names and everything that decides it, over the last
 /// `periods` alarm periods before `now`.
-pub async fn observe_record(
+pub async fn observe(
     clients: &Clients,
     record: &Record<'_>,
     now: i64,

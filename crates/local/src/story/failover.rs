@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
-use failberry_ctl::observe::{observe, Clients};
+use failberry_ctl::observe::{observe, Clients, Record};
 use failberry_ctl::status::{decide, Status};
 use failberry_failover::link::{PING_CONFIG_KEY, PROBES_PER_RUN};
 use failberry_failover::{AlarmState, FailoverAnswer};
@@ -84,7 +84,17 @@ impl Sim<'_, '_> {
                 }
             }
         }
-        let observed = observe(&self.clients, &self.zone_id, FAILOVER_NAME, at + 59, 10).await?;
+        let observed = observe(
+            &self.clients,
+            &Record {
+                zone_id: &self.zone_id,
+                name: FAILOVER_NAME,
+                kind: "A",
+            },
+            at + 59,
+            10,
+        )
+        .await?;
         let status = decide(&observed, "model");
         minute.answered_wired = status.answer != Some(FailoverAnswer::Secondary);
         let alarm_of = |role| {
