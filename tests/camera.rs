@@ -157,8 +157,8 @@ async fn a_clip_that_changes_while_read_is_read_again() {
     let connector = Connector::start(&cfg);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    // Large enough for parts: a single PUT is bound to the hash by S3's checksum header, parts
-    // are not, so this is the case only the connector's own check catches.
+    // Large enough for parts. S3 would refuse rewritten bytes under any URL (each part is signed
+    // over its SHA-256), but moto checks no checksum: this is the connector's own check.
     let first = clip_bytes(17_000_000);
     proxy.set(Link::HoldAfter(1_000_000));
     let held = proxy.held.notified();
@@ -189,6 +189,45 @@ async fn a_clip_that_changes_while_read_is_read_again() {
     assert_eq!(
         Sha256::digest(object(&stack, key).await),
         Sha256::digest(&second)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_refused_as_not_matching_its_checksum_is_hashed_and_granted_again() {
+    let proxy = Proxy::start(&moto_url()).await;
+    let stack = stack_via(&proxy, &[HostSeed::default()]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let watched = dir.path().join("nvr");
+    std::fs::create_dir_all(&watched).unwrap();
+    let cfg = config(
+        dir.path(),
+        &stack.api,
+        &format!(
+            "[[camera.folder]]\npath = \"{}\"\ncamera = \"gate\"\n",
+            watched.display()
+        ),
+    );
+    let connector = Connector::start(&cfg);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let data = clip_bytes(17_000_000);
+    proxy.set(Link::RefuseNext);
+    drop_clip(&watched, "gate.mp4", &data);
+    let clips = stored_clips(&stack, 1, WAIT).await;
+    connector.stop().await;
+
+    let refused = proxy.refused.lock().unwrap().clone();
+    assert_eq!(refused.len(), 1, "one part refused: {refused:?}");
+    let (key, size) = &clips[0];
+    assert!(
+        !refused[0].contains(&format!("/{key}?")),
+        "the clip is stored under a fresh grant, not the refused upload: {key} vs {}",
+        refused[0]
+    );
+    assert_eq!(*size, data.len() as i64);
+    assert_eq!(
+        Sha256::digest(object(&stack, key).await),
+        Sha256::digest(&data)
     );
 }
 

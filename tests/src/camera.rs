@@ -31,6 +31,9 @@ pub enum Link {
     CutAfter(u64),
     /// Upload byte `n` waits until `release`; then up.
     HoldAfter(u64),
+    /// The next upload is read whole and answered `400 BadDigest`, as S3 answers bytes that do
+    /// not match the SHA-256 their URL is signed over (moto checks no checksum); then up.
+    RefuseNext,
 }
 
 pub struct Proxy {
@@ -41,6 +44,8 @@ pub struct Proxy {
     pub held: Arc<Notify>,
     release: Arc<Notify>,
     released: Arc<AtomicBool>,
+    /// The request lines of the uploads `RefuseNext` refused.
+    pub refused: Arc<Mutex<Vec<String>>>,
 }
 
 impl Proxy {
@@ -58,26 +63,37 @@ impl Proxy {
             held: Arc::new(Notify::new()),
             release: Arc::new(Notify::new()),
             released: Arc::new(AtomicBool::new(false)),
+            refused: Arc::new(Mutex::new(Vec::new())),
         };
-        let (link, sent, held, release, released) = (
+        let (link, sent, held, release, released, refused) = (
             proxy.link.clone(),
             proxy.sent.clone(),
             proxy.held.clone(),
             proxy.release.clone(),
             proxy.released.clone(),
+            proxy.refused.clone(),
         );
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let upstream = upstream.clone();
-                let (link, sent, held, release, released) = (
+                let (link, sent, held, release, released, refused) = (
                     link.clone(),
                     sent.clone(),
                     held.clone(),
                     release.clone(),
                     released.clone(),
+                    refused.clone(),
                 );
                 tokio::spawn(async move {
-                    let _ = relay(client, &upstream, link, sent, held, release, released).await;
+                    let rules = Rules {
+                        link,
+                        sent,
+                        held,
+                        release,
+                        released,
+                        refused,
+                    };
+                    let _ = relay(client, &upstream, rules).await;
                 });
             }
         });
@@ -97,34 +113,51 @@ impl Proxy {
     }
 }
 
-async fn relay(
-    client: TcpStream,
-    upstream: &str,
+/// What one relayed connection shares with the `Proxy`.
+struct Rules {
     link: Arc<Mutex<Link>>,
     sent: Arc<AtomicU64>,
     held: Arc<Notify>,
     release: Arc<Notify>,
     released: Arc<AtomicBool>,
-) -> std::io::Result<()> {
+    refused: Arc<Mutex<Vec<String>>>,
+}
+
+async fn relay(client: TcpStream, upstream: &str, rules: Rules) -> std::io::Result<()> {
+    let Rules {
+        link,
+        sent,
+        held,
+        release,
+        released,
+        refused,
+    } = rules;
     // An upload is a presigned PUT: its request line carries the signature in the query (the
     // stack's own SDK calls sign in a header, and are never cut).
     let mut head = [0u8; 4096];
-    let upload = loop {
+    let (upload, request_line) = loop {
         let n = client.peek(&mut head).await?;
         if n == 0 {
             return Ok(());
         }
         if let Some(end) = head[..n].windows(2).position(|w| w == b"\r\n") {
             let line = &head[..end];
-            break line.starts_with(b"PUT ") && line.windows(15).any(|w| w == b"X-Amz-Signature");
+            let upload =
+                line.starts_with(b"PUT ") && line.windows(15).any(|w| w == b"X-Amz-Signature");
+            break (upload, String::from_utf8_lossy(line).into_owned());
         }
         if n == head.len() {
-            break false;
+            break (false, String::new());
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     if upload && *link.lock().unwrap() == Link::Down {
         return Ok(());
+    }
+    if upload && *link.lock().unwrap() == Link::RefuseNext {
+        *link.lock().unwrap() = Link::Up;
+        refused.lock().unwrap().push(request_line);
+        return refuse(client).await;
     }
     let server = TcpStream::connect(upstream).await?;
     let (mut client_read, mut client_write) = client.into_split();
@@ -164,6 +197,44 @@ async fn relay(
     }
     let _ = back.await;
     Ok(())
+}
+
+/// Reads one request whole and answers it as S3 answers a body that fails its signed checksum.
+async fn refuse(mut client: TcpStream) -> std::io::Result<()> {
+    let mut request = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let body_start = loop {
+        let n = client.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        request.extend_from_slice(&buf[..n]);
+        if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&request[..body_start]).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let mut read = request.len() - body_start;
+    while read < length {
+        let n = client.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        read += n;
+    }
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>BadDigest</Code>\
+        <Message>The SHA256 you specified did not match the calculated checksum.</Message></Error>";
+    let answer = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    client.write_all(answer.as_bytes()).await?;
+    client.shutdown().await
 }
 
 /// The local stack with its S3 (and so its presigned URLs) behind `proxy`.

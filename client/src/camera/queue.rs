@@ -28,6 +28,17 @@ pub struct Fingerprint {
     pub size: u64,
     pub mtime_ns: u64,
     pub sha256: String,
+    /// The SHA-256 of each part of the clip's upload layout (none for a single PUT).
+    #[serde(default)]
+    pub part_sha256: Vec<String>,
+}
+
+impl Fingerprint {
+    /// Whether it holds a checksum for every part of its layout (a job queued by a version that
+    /// hashed only the whole clip does not, and is hashed again).
+    pub fn is_complete(&self) -> bool {
+        failberry_proto::clips::parse_part_sha256(self.size, &self.part_sha256).is_ok()
+    }
 }
 
 /// How far a clip has gone.

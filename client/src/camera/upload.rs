@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use failberry_proto::clips::{
-    CompleteRequest, Grant, GrantRequest, PartUrl, Presigned, ResumeRequest,
+    layout, CompleteRequest, Grant, GrantRequest, Layout, PartUrl, Presigned, ResumeRequest,
 };
 use failberry_proto::{paths, ErrorCode};
 use sha2::{Digest, Sha256};
@@ -73,33 +73,77 @@ fn unreadable(path: &Path, e: std::io::Error) -> UploadError {
     }
 }
 
-/// Hashes the file; a size or mtime that differs after the read from before it means the file
-/// is still being written (or was replaced): `Changed`.
+/// Hashes the file, whole and part by part; a size or mtime that differs after the read from
+/// before it means the file is still being written (or was replaced): `Changed`.
 pub fn fingerprint(path: &Path) -> Result<Fingerprint, UploadError> {
     let (size, mtime_ns) = stat(path).map_err(|e| unreadable(path, e))?;
-    let mut file = std::fs::File::open(path).map_err(|e| unreadable(path, e))?;
-    let mut hash = Sha256::new();
-    let mut buf = vec![0u8; READ_BUFFER];
-    let mut read = 0u64;
-    loop {
-        let n = file.read(&mut buf).map_err(|e| unreadable(path, e))?;
-        if n == 0 {
-            break;
-        }
-        read += n as u64;
-        hash.update(&buf[..n]);
-    }
+    let file = std::fs::File::open(path).map_err(|e| unreadable(path, e))?;
+    let hashes = hash_clip(file, size).map_err(|e| unreadable(path, e))?;
     let after = stat(path).map_err(|e| unreadable(path, e))?;
-    if after != (size, mtime_ns) || read != size {
+    if after != (size, mtime_ns) || hashes.read != size {
         return Err(UploadError::Changed(format!(
             "{} bytes before, {} read, {} after",
-            size, read, after.0
+            size, hashes.read, after.0
         )));
     }
     Ok(Fingerprint {
         size,
         mtime_ns,
-        sha256: hex::encode(hash.finalize()),
+        sha256: hashes.whole,
+        part_sha256: hashes.parts,
+    })
+}
+
+/// What one read of a clip gives.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ClipHashes {
+    /// Bytes read (the clip's size, unless it changed).
+    pub read: u64,
+    /// Hex SHA-256 of everything read.
+    pub whole: String,
+    /// Hex SHA-256 of each part of `layout(size)` (none for a single PUT), in the same pass.
+    pub parts: Vec<String>,
+}
+
+/// Reads `reader` once, hashing it whole and in the parts of the upload layout of `size`.
+pub fn hash_clip(mut reader: impl Read, size: u64) -> std::io::Result<ClipHashes> {
+    let part_size = match layout(size) {
+        Layout::Single => None,
+        Layout::Multipart { part_size, .. } => Some(part_size),
+    };
+    let mut whole = Sha256::new();
+    let mut part = Sha256::new();
+    let mut in_part = 0u64;
+    let mut parts = Vec::new();
+    let mut buf = vec![0u8; READ_BUFFER];
+    let mut read = 0u64;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
+        whole.update(&buf[..n]);
+        let Some(part_size) = part_size else { continue };
+        let mut chunk = &buf[..n];
+        while !chunk.is_empty() {
+            let take = chunk.len().min((part_size - in_part) as usize);
+            part.update(&chunk[..take]);
+            in_part += take as u64;
+            chunk = &chunk[take..];
+            if in_part == part_size {
+                parts.push(hex::encode(part.finalize_reset()));
+                in_part = 0;
+            }
+        }
+    }
+    if part_size.is_some() && in_part > 0 {
+        parts.push(hex::encode(part.finalize()));
+    }
+    Ok(ClipHashes {
+        read,
+        whole: hex::encode(whole.finalize()),
+        parts,
     })
 }
 
@@ -137,8 +181,8 @@ impl Uploader {
     /// Takes the job from wherever it stopped to `Stored`, saving each stage in `queue`.
     pub async fn upload(&self, queue: &Queue, job: &mut Job) -> Result<(), UploadError> {
         let print = match &job.fingerprint {
-            Some(print) => print.clone(),
-            None => {
+            Some(print) if print.is_complete() => print.clone(),
+            _ => {
                 let path = job.path.clone();
                 let print = tokio::task::spawn_blocking(move || fingerprint(&path))
                     .await
@@ -171,6 +215,7 @@ impl Uploader {
                             key: key.clone(),
                             upload_id: upload_id.clone(),
                             size: print.size,
+                            part_sha256: print.part_sha256.clone(),
                             timestamp,
                             nonce,
                         })
@@ -212,11 +257,27 @@ impl Uploader {
         why: UploadError,
     ) -> Result<UploadError, QueueError> {
         if matches!(why, UploadError::Changed(_)) {
-            job.fingerprint = None;
-            job.stage = Stage::Queued;
-            queue.save(job)?;
+            self.forget(queue, job)?;
         }
         Ok(why)
+    }
+
+    fn forget(&self, queue: &Queue, job: &mut Job) -> Result<(), QueueError> {
+        job.fingerprint = None;
+        job.stage = Stage::Queued;
+        queue.save(job)
+    }
+
+    /// S3 refused the bytes sent under a URL signed over their size and SHA-256 (`BadDigest`):
+    /// the file no longer holds what was hashed, unnoticed by its size and mtime. It is hashed
+    /// and granted again, after the backoff of a failure (should S3 refuse for another reason,
+    /// the retries slow down instead of spinning).
+    fn refused(&self, queue: &Queue, job: &mut Job) -> Result<UploadError, QueueError> {
+        self.forget(queue, job)?;
+        Ok(UploadError::Transient(
+            "storage refused the bytes as not matching their checksum (400): hashing the clip again"
+                .into(),
+        ))
     }
 
     fn stored(&self, queue: &Queue, job: &mut Job, key: String) -> Result<(), QueueError> {
@@ -240,6 +301,7 @@ impl Uploader {
                 name: job.name.clone(),
                 size: print.size,
                 sha256: print.sha256.clone(),
+                part_sha256: print.part_sha256.clone(),
                 timestamp,
                 nonce,
             })
@@ -279,6 +341,7 @@ impl Uploader {
                     Ok(_) => {}
                     // If-None-Match: the object is there already (an earlier try got through).
                     Err(PutError::Status(412)) => {}
+                    Err(PutError::Status(400)) => return Err(self.refused(queue, job)?),
                     Err(e) => return Err(e.into()),
                 }
                 if let Err(e) = check_unchanged(&job.path, print) {
@@ -298,7 +361,11 @@ impl Uploader {
                 };
                 queue.save(job)?;
                 for part in &parts {
-                    self.put_part(&job.path, part).await?;
+                    match self.put_part(&job.path, part).await {
+                        Ok(()) => {}
+                        Err(PutError::Status(400)) => return Err(self.refused(queue, job)?),
+                        Err(e) => return Err(e.into()),
+                    }
                     if let Err(e) = check_unchanged(&job.path, print) {
                         return Err(self.restart(queue, job, e)?);
                     }
@@ -330,10 +397,9 @@ impl Uploader {
         Ok(())
     }
 
-    async fn put_part(&self, path: &Path, part: &PartUrl) -> Result<(), UploadError> {
+    async fn put_part(&self, path: &Path, part: &PartUrl) -> Result<(), PutError> {
         self.put(path, &part.request, part.offset, part.size)
-            .await
-            .map_err(UploadError::from)?;
+            .await?;
         tracing::debug!(part = part.number, size = part.size, "part stored");
         Ok(())
     }
@@ -417,6 +483,31 @@ fn parse_grant(body: &[u8]) -> Result<Grant, UploadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_read_hashes_the_clip_whole_and_part_by_part() {
+        let part = failberry_proto::clips::MIN_PART_SIZE as usize;
+        let single = failberry_proto::clips::SINGLE_PUT_MAX as usize;
+        let cases = [
+            ("single PUT", 1000, 0),
+            ("the largest single PUT", single, 0),
+            ("one byte over: the last part holds it", single + 1, 3),
+            ("parts of exactly the part size", 3 * part, 3),
+            ("a short last part", 2 * part + 5, 3),
+        ];
+        for (name, len, parts) in cases {
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let got = hash_clip(&data[..], len as u64).unwrap();
+            let want: Vec<String> = data
+                .chunks(part)
+                .map(|c| hex::encode(Sha256::digest(c)))
+                .take(parts)
+                .collect();
+            assert_eq!(got.read, len as u64, "{name}");
+            assert_eq!(got.whole, hex::encode(Sha256::digest(&data)), "{name}");
+            assert_eq!(got.parts, want, "{name}");
+        }
+    }
 
     #[test]
     fn fingerprints_hash_the_whole_file() {

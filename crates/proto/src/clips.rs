@@ -16,6 +16,9 @@ pub const SINGLE_PUT_MAX: u64 = 16 << 20;
 pub const MIN_PART_SIZE: u64 = 8 << 20;
 /// S3's limit on the number of parts of one upload.
 pub const MAX_PARTS: u64 = 10_000;
+/// The largest clips request body: the fixed fields, plus one hex SHA-256 (and its JSON quotes
+/// and comma) per part of the largest layout.
+pub const MAX_REQUEST_BYTES: usize = 4096 + 67 * MAX_PARTS as usize;
 /// How long a presigned URL stays valid.
 pub const URL_LIFETIME_SECS: u64 = 15 * 60;
 /// The longest camera name.
@@ -34,6 +37,10 @@ pub struct GrantRequest {
     pub size: u64,
     /// Lowercase hex SHA-256 of the whole clip.
     pub sha256: String,
+    /// Lowercase hex SHA-256 of each part of [`layout`]`(size)`, in order; empty for a single
+    /// PUT. Each part URL is signed over its part's checksum, so S3 stores only those bytes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_sha256: Vec<String>,
     pub timestamp: i64,
     pub nonce: String,
 }
@@ -62,6 +69,9 @@ pub struct DonePart {
     pub etag: String,
     #[serde(default)]
     pub size: u64,
+    /// Lowercase hex SHA-256 S3 checked the part against (absent where S3 reports none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// The answer to a grant or a resume.
@@ -101,6 +111,9 @@ pub struct ResumeRequest {
     pub key: String,
     pub upload_id: String,
     pub size: u64,
+    /// The parts' checksums again, as in the grant: the fresh URLs are signed over them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_sha256: Vec<String>,
     pub timestamp: i64,
     pub nonce: String,
 }
@@ -142,6 +155,8 @@ pub enum NameError {
     BadCharacters { field: &'static str, value: String },
     #[error("sha256 is not 64 lowercase hex characters")]
     BadChecksum,
+    #[error("part_sha256 holds {given} checksums, the layout of {size} bytes has {parts} parts")]
+    PartCount { size: u64, given: usize, parts: u32 },
 }
 
 fn check_segment(field: &'static str, value: &str, max: usize) -> Result<(), NameError> {
@@ -182,6 +197,23 @@ pub fn parse_sha256(hex_digest: &str) -> Result<[u8; 32], NameError> {
         .ok()
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
         .ok_or(NameError::BadChecksum)
+}
+
+/// Checks the part checksums of a clip of `size` bytes against its layout (one per part, none
+/// for a single PUT) and returns their bytes.
+pub fn parse_part_sha256(size: u64, hex_digests: &[String]) -> Result<Vec<[u8; 32]>, NameError> {
+    let parts = match layout(size) {
+        Layout::Single => 0,
+        Layout::Multipart { count, .. } => count,
+    };
+    if hex_digests.len() != parts as usize {
+        return Err(NameError::PartCount {
+            size,
+            given: hex_digests.len(),
+            parts,
+        });
+    }
+    hex_digests.iter().map(|h| parse_sha256(h)).collect()
 }
 
 /// The object key of a clip granted at `timestamp` to `device` (a validated host name).
@@ -443,6 +475,7 @@ mod tests {
             number,
             etag: "e".into(),
             size,
+            sha256: None,
         };
         let part = MIN_PART_SIZE;
         let last = size - 2 * part;
@@ -469,6 +502,24 @@ mod tests {
     #[test]
     fn checksums_and_types() {
         assert!(parse_sha256(&"ab".repeat(32)).is_ok());
+        let hash = "ab".repeat(32);
+        let big = 20_000_000;
+        let cases: [(&str, u64, Vec<String>, bool); 6] = [
+            ("single PUT, none", 1000, vec![], true),
+            ("single PUT, one too many", 1000, vec![hash.clone()], false),
+            ("three parts, three", big, vec![hash.clone(); 3], true),
+            ("three parts, two", big, vec![hash.clone(); 2], false),
+            ("three parts, none", big, vec![], false),
+            (
+                "three parts, one upper case",
+                big,
+                vec![hash.clone(), hash.clone(), "AB".repeat(32)],
+                false,
+            ),
+        ];
+        for (name, size, given, ok) in cases {
+            assert_eq!(parse_part_sha256(size, &given).is_ok(), ok, "{name}");
+        }
         assert!(parse_sha256(&"AB".repeat(32)).is_err());
         assert!(parse_sha256("abc").is_err());
         assert!(parse_sha256(&"zz".repeat(32)).is_err());

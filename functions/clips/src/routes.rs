@@ -8,15 +8,15 @@ use std::time::Duration;
 
 use failberry_aws::DocumentSource;
 use failberry_proto::clips::{
-    self, check_parts, clip_key, content_type, layout, owns_key, parse_sha256, part_range,
-    result_key, CompleteRequest, Completed, DonePart, Grant, GrantRequest, Layout, PartUrl,
-    Pending, ResumeRequest,
+    self, check_parts, clip_key, content_type, layout, owns_key, parse_part_sha256, parse_sha256,
+    part_range, result_key, CompleteRequest, Completed, DonePart, Grant, GrantRequest, Layout,
+    PartUrl, Pending, ResumeRequest,
 };
 use failberry_proto::hostname::normalize_fqdn;
 use failberry_proto::hosts::{DdnsConfig, HostConfig};
 use failberry_proto::paths;
 use failberry_proto::signing::{self, SignError, KEY_ID_HEADER, SIGNATURE_HEADER};
-use failberry_proto::update::{valid_nonce, MAX_BODY_BYTES};
+use failberry_proto::update::valid_nonce;
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde::de::DeserializeOwned;
@@ -106,8 +106,8 @@ impl<S: ClipStore, N: NonceStore, D: DocumentSource, K: Clock> Clips<S, N, D, K>
         now: i64,
     ) -> Result<(Arc<DdnsConfig>, String, T), ApiError> {
         let body: &[u8] = req.body().as_ref();
-        if body.len() > MAX_BODY_BYTES {
-            return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+        if body.len() > clips::MAX_REQUEST_BYTES {
+            return Err(ApiError::TooLarge(clips::MAX_REQUEST_BYTES));
         }
         let config = self.config().await?;
         let host = Self::authenticate(&config, req, "POST", path, body)?
@@ -138,6 +138,8 @@ impl<S: ClipStore, N: NonceStore, D: DocumentSource, K: Clock> Clips<S, N, D, K>
         let host = config.hosts.get(&device).expect("authenticated host");
         check_size(host, grant.size)?;
         let sha256 = parse_sha256(&grant.sha256).map_err(|e| ApiError::Malformed(e.to_string()))?;
+        let part_sha256 = parse_part_sha256(grant.size, &grant.part_sha256)
+            .map_err(|e| ApiError::Malformed(e.to_string()))?;
         let key = clip_key(&device, &grant.camera, grant.timestamp, &grant.name)
             .map_err(|e| ApiError::Malformed(e.to_string()))?;
         if self.store.exists(&key).await.map_err(storage)? {
@@ -168,7 +170,7 @@ impl<S: ClipStore, N: NonceStore, D: DocumentSource, K: Clock> Clips<S, N, D, K>
                     .await
                     .map_err(storage)?;
                 let parts = self
-                    .part_urls(&key, &upload_id, grant.size, &[], ttl)
+                    .part_urls(&key, &upload_id, grant.size, &part_sha256, &[], ttl)
                     .await?;
                 Grant::Multipart {
                     key: key.clone(),
@@ -184,12 +186,14 @@ impl<S: ClipStore, N: NonceStore, D: DocumentSource, K: Clock> Clips<S, N, D, K>
         Ok(json_response(200, &answer))
     }
 
-    /// Presigned URLs for every part of the layout of `size` not in `done`.
+    /// Presigned URLs for every part of the layout of `size` not in `done`, each bound to its
+    /// checksum in `part_sha256` (one per part, checked against the layout).
     async fn part_urls(
         &self,
         key: &str,
         upload_id: &str,
         size: u64,
+        part_sha256: &[[u8; 32]],
         done: &[DonePart],
         ttl: Duration,
     ) -> Result<Vec<PartUrl>, ApiError> {
@@ -204,9 +208,11 @@ impl<S: ClipStore, N: NonceStore, D: DocumentSource, K: Clock> Clips<S, N, D, K>
                 continue;
             }
             let (offset, len) = part_range(size, part_size, number).expect("within the layout");
+            // `parse_part_sha256` gave one checksum per part of this layout.
+            let sha256 = part_sha256[number as usize - 1];
             let request = self
                 .store
-                .presign_part(key, upload_id, number, len, ttl)
+                .presign_part(key, upload_id, number, len, sha256, ttl)
                 .await
                 .map_err(storage)?;
             parts.push(PartUrl {
@@ -233,19 +239,38 @@ impl<S: ClipStore, N: NonceStore, D: DocumentSource, K: Clock> Clips<S, N, D, K>
                 "this clip is uploaded in one PUT".into(),
             ));
         };
+        let part_sha256 = parse_part_sha256(resume.size, &resume.part_sha256)
+            .map_err(|e| ApiError::Malformed(e.to_string()))?;
         let held = self
             .store
             .list_parts(&resume.key, &resume.upload_id)
             .await
             .map_err(storage)?;
-        // A part of the wrong size (a clip that changed under the upload) is sent again.
+        // A part of the wrong size or checksum (a clip that changed under the upload) is sent
+        // again.
         let done: Vec<DonePart> = held
             .into_iter()
-            .filter(|p| part_range(resume.size, part_size, p.number).map(|r| r.1) == Some(p.size))
+            .filter(|p| {
+                let size_fits =
+                    part_range(resume.size, part_size, p.number).map(|r| r.1) == Some(p.size);
+                let wanted = (p.number as usize)
+                    .checked_sub(1)
+                    .and_then(|i| part_sha256.get(i))
+                    .map(hex::encode);
+                let hash_fits = p.sha256.is_none() || p.sha256 == wanted;
+                size_fits && hash_fits
+            })
             .collect();
         let ttl = Duration::from_secs(clips::URL_LIFETIME_SECS);
         let parts = self
-            .part_urls(&resume.key, &resume.upload_id, resume.size, &done, ttl)
+            .part_urls(
+                &resume.key,
+                &resume.upload_id,
+                resume.size,
+                &part_sha256,
+                &done,
+                ttl,
+            )
             .await?;
         tracing::info!(host = %device, key = %resume.key, done = done.len(), missing = parts.len(), "clip upload resumed");
         Ok(json_response(

@@ -7,7 +7,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
+use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use failberry_aws::{describe, lost_conditional_write};
 use failberry_proto::clips::{DonePart, Presigned};
@@ -43,19 +44,20 @@ pub trait ClipStore: Send + Sync {
         ttl: Duration,
     ) -> impl Future<Output = Result<Presigned, StoreError>> + Send;
 
-    /// Starts a multipart upload; returns its id.
+    /// Starts a multipart upload whose parts each carry a SHA-256 S3 checks; returns its id.
     fn create_multipart(
         &self,
         upload: &Upload<'_>,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
 
-    /// A presigned PUT of part `number` of exactly `size` bytes.
+    /// A presigned PUT of part `number` of exactly `size` bytes whose SHA-256 is `sha256`.
     fn presign_part(
         &self,
         key: &str,
         upload_id: &str,
         number: u32,
         size: u64,
+        sha256: [u8; 32],
         ttl: Duration,
     ) -> impl Future<Output = Result<Presigned, StoreError>> + Send;
 
@@ -150,7 +152,7 @@ impl ClipStore for S3ClipStore {
             .key(upload.key)
             .content_length(length(upload.size))
             .content_type(upload.content_type)
-            .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(upload.sha256))
+            .checksum_sha256(BASE64.encode(upload.sha256))
             .metadata("sha256", hex::encode(upload.sha256))
             .if_none_match("*")
             .presigned(presigning(ttl)?)
@@ -168,6 +170,8 @@ impl ClipStore for S3ClipStore {
             .content_type(upload.content_type)
             .metadata("sha256", hex::encode(upload.sha256))
             .metadata("size", upload.size.to_string())
+            // Each part then must come with its checksum, which its presigned URL is signed over.
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .send()
             .await
             .map_err(|e| StoreError::Unavailable(describe(&e)))?;
@@ -182,6 +186,7 @@ impl ClipStore for S3ClipStore {
         upload_id: &str,
         number: u32,
         size: u64,
+        sha256: [u8; 32],
         ttl: Duration,
     ) -> Result<Presigned, StoreError> {
         let req = self
@@ -192,6 +197,7 @@ impl ClipStore for S3ClipStore {
             .upload_id(upload_id)
             .part_number(i32::try_from(number).unwrap_or(i32::MAX))
             .content_length(length(size))
+            .checksum_sha256(BASE64.encode(sha256))
             .presigned(presigning(ttl)?)
             .await
             .map_err(|e| StoreError::Unavailable(describe(&e)))?;
@@ -224,6 +230,10 @@ impl ClipStore for S3ClipStore {
                         .unwrap_or(0),
                     etag: p.e_tag().unwrap_or_default().to_string(),
                     size: p.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                    sha256: p
+                        .checksum_sha256()
+                        .and_then(|b| BASE64.decode(b).ok())
+                        .map(hex::encode),
                 });
             }
             match (out.is_truncated(), out.next_part_number_marker()) {
@@ -246,9 +256,16 @@ impl ClipStore for S3ClipStore {
                 parts
                     .iter()
                     .map(|p| {
+                        // S3 wants each part's checksum back when the upload has an algorithm.
                         CompletedPart::builder()
                             .part_number(i32::try_from(p.number).unwrap_or(i32::MAX))
                             .e_tag(&p.etag)
+                            .set_checksum_sha256(
+                                p.sha256
+                                    .as_deref()
+                                    .and_then(|h| hex::decode(h).ok())
+                                    .map(|b| BASE64.encode(b)),
+                            )
                             .build()
                     })
                     .collect(),

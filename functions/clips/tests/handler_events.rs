@@ -53,6 +53,7 @@ impl ClipStore for FakeStore {
         _: &str,
         number: u32,
         _: u64,
+        _: [u8; 32],
         _: Duration,
     ) -> Result<Presigned, StoreError> {
         Ok(Presigned {

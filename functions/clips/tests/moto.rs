@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
+use base64::Engine;
 use failberry_clips::{AwsClips, Settings, SystemClock};
 use failberry_local::emulator;
-use failberry_proto::clips::{Completed, Grant, PartUrl, Presigned};
+use failberry_proto::clips::{layout, part_range, Completed, Grant, Layout, PartUrl, Presigned};
 use failberry_proto::{paths, ErrorBody, ErrorCode, Signer};
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
@@ -88,10 +89,27 @@ fn signed(signer: &Signer, method: &str, path: &str, body: Vec<u8>) -> Request {
     req.body(Body::from(body)).unwrap()
 }
 
+/// The hex SHA-256 of each part of `data`'s layout (none for a single PUT).
+fn part_hashes(data: &[u8]) -> Vec<String> {
+    let size = data.len() as u64;
+    let Layout::Multipart { part_size, count } = layout(size) else {
+        return Vec::new();
+    };
+    (1..=count)
+        .map(|n| {
+            let (offset, len) = part_range(size, part_size, n).unwrap();
+            hex::encode(Sha256::digest(
+                &data[offset as usize..(offset + len) as usize],
+            ))
+        })
+        .collect()
+}
+
 fn grant_body(name: &str, data: &[u8], timestamp: i64) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "camera": "front", "name": name, "size": data.len(),
-        "sha256": hex::encode(Sha256::digest(data)), "timestamp": timestamp, "nonce": nonce(),
+        "sha256": hex::encode(Sha256::digest(data)), "part_sha256": part_hashes(data),
+        "timestamp": timestamp, "nonce": nonce(),
     }))
     .unwrap()
 }
@@ -228,6 +246,25 @@ async fn a_multipart_upload_resumes_from_the_parts_s3_holds_and_completes_once()
         panic!("20 MB is uploaded in parts")
     };
     assert_eq!(parts.len(), 3);
+    // Each part is signed over its own checksum: S3 stores no other bytes under that part.
+    for (part, hash) in parts.iter().zip(part_hashes(&data)) {
+        let checksum = part
+            .request
+            .headers
+            .iter()
+            .find(|(k, _)| k == "x-amz-checksum-sha256")
+            .map(|(_, v)| v.clone());
+        let want = base64::engine::general_purpose::STANDARD.encode(hex::decode(hash).unwrap());
+        assert_eq!(checksum, Some(want), "part {}", part.number);
+        assert!(
+            part.request
+                .url
+                .contains("X-Amz-SignedHeaders=content-length%3Bhost%3Bx-amz-checksum-sha256"),
+            "part {} is signed over its checksum: {}",
+            part.number,
+            part.request.url
+        );
+    }
     // The link drops after the first part.
     put_parts(&w, &parts[..1], &data).await;
 
@@ -261,7 +298,7 @@ async fn a_multipart_upload_resumes_from_the_parts_s3_holds_and_completes_once()
             &signer,
             "POST",
             paths::CLIPS_RESUME,
-            body(serde_json::json!({})),
+            body(serde_json::json!({"part_sha256": part_hashes(&data)})),
         ))
         .await;
     assert_eq!(resumed.status(), 200, "{:?}", resumed.body());
@@ -373,6 +410,31 @@ async fn results_are_answered_once_written() {
         .await;
     assert_eq!(found.status(), 200);
     assert_eq!(found.body().as_ref(), result);
+}
+
+#[tokio::test]
+async fn a_multipart_grant_needs_one_checksum_per_part() {
+    let w = world().await;
+    let signer = Signer::new(DEVICE, SECRET);
+    let data = clip(20_000_000);
+    let mut hashes = part_hashes(&data);
+    hashes.pop();
+    for (case, part_sha256) in [("none", Vec::new()), ("one short", hashes)] {
+        let body = serde_json::to_vec(&serde_json::json!({"camera": "front", "name": "p.mp4",
+            "size": data.len(), "sha256": hex::encode(Sha256::digest(&data)),
+            "part_sha256": part_sha256, "timestamp": now(), "nonce": nonce()}))
+        .unwrap();
+        let resp = w
+            .app
+            .handle(signed(&signer, "POST", paths::CLIPS, body))
+            .await;
+        assert_eq!(
+            (resp.status().as_u16(), error_code(&resp)),
+            (400, ErrorCode::MalformedRequest),
+            "{case}: {:?}",
+            resp.body()
+        );
+    }
 }
 
 #[tokio::test]
