@@ -30,6 +30,8 @@ use upload::{UploadError, Uploader};
 const RESULT_POLLS: usize = 4;
 /// The longest wait between two tries of a failing upload.
 const RETRY_CAP: Duration = Duration::from_secs(600);
+/// The longest wait between two result polls of one clip.
+const RESULT_POLL_CAP: Duration = Duration::from_secs(60);
 /// How often the queue depth is logged while it is not empty.
 const DEPTH_EVERY: Duration = Duration::from_secs(60);
 
@@ -102,7 +104,8 @@ pub async fn watch(
     let mut busy: HashSet<String> = HashSet::new();
     let mut uploads = 0usize;
     let mut polls = 0usize;
-    let mut next_poll: HashMap<String, Instant> = HashMap::new();
+    // When each stored clip's result is asked for next, and how many "pending" answers it got.
+    let mut next_poll: HashMap<String, (Instant, u32)> = HashMap::new();
     let mut tasks: JoinSet<Done> = JoinSet::new();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut last_depth = Instant::now();
@@ -134,6 +137,10 @@ pub async fn watch(
                     Done::Upload(job, outcome) => {
                         uploads -= 1;
                         busy.remove(&job.id);
+                        if outcome.is_ok() {
+                            // Just stored: its analysis has not even started.
+                            next_poll.insert(job.id.clone(), (Instant::now() + config.result_poll, 0));
+                        }
                         settle_upload(&queue, &mut jobs, job, outcome, config.retry);
                     }
                     Done::Result(job, poll) => {
@@ -141,10 +148,15 @@ pub async fn watch(
                         busy.remove(&job.id);
                         match poll {
                             ResultPoll::Finished => { jobs.remove(&job.id); next_poll.remove(&job.id); }
-                            ResultPoll::Pending => { next_poll.insert(job.id.clone(), Instant::now() + config.result_poll); }
+                            ResultPoll::Pending => {
+                                let pending = next_poll.get(&job.id).map_or(0, |p| p.1) + 1;
+                                let wait = result_wait(config.result_poll, pending);
+                                next_poll.insert(job.id.clone(), (Instant::now() + wait, pending));
+                            }
                             ResultPoll::Failed(e) => {
                                 warn!(key = ?stored_key(&job), error = %e, "result poll failed");
-                                next_poll.insert(job.id.clone(), Instant::now() + config.result_poll * 5);
+                                let pending = next_poll.get(&job.id).map_or(0, |p| p.1);
+                                next_poll.insert(job.id.clone(), (Instant::now() + config.result_poll * 5, pending));
                             }
                         }
                     }
@@ -161,7 +173,7 @@ pub async fn watch(
             match &job.stage {
                 Stage::Stored { .. }
                     if polls < RESULT_POLLS
-                        && next_poll.get(&job.id).is_none_or(|t| *t <= Instant::now()) =>
+                        && next_poll.get(&job.id).is_none_or(|p| p.0 <= Instant::now()) =>
                 {
                     polls += 1;
                     start.push((job.clone(), false));
@@ -218,6 +230,16 @@ pub async fn watch(
         "camera connector stopped; the queue resumes at the next start"
     );
     Ok(())
+}
+
+/// The wait before asking again for a result that was still pending `pending` times: the first
+/// wait doubled each time, up to [`RESULT_POLL_CAP`] (or the first wait, if that is longer). A
+/// clip analysed in seconds is marked in seconds; one that waits costs a call a minute, not one
+/// every few seconds for the quarter hour before `result_timeout`.
+fn result_wait(first: Duration, pending: u32) -> Duration {
+    first
+        .saturating_mul(1u32 << pending.min(16))
+        .min(RESULT_POLL_CAP.max(first))
 }
 
 fn stored_key(job: &Job) -> Option<&str> {
@@ -317,4 +339,25 @@ pub fn status(config: &CameraConfig) -> anyhow::Result<queue::Depth> {
     let queue = Queue::open(&config.queue_dir)
         .with_context(|| format!("opening the queue {}", config.queue_dir.display()))?;
     Ok(queue.depth())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_waits_double_up_to_the_cap() {
+        let secs = Duration::from_secs;
+        let cases = [
+            ("first answer pending", secs(5), 1, secs(10)),
+            ("third", secs(5), 3, secs(40)),
+            ("capped", secs(5), 4, secs(60)),
+            ("many pending answers", secs(5), 40, secs(60)),
+            ("no pending answer yet", secs(5), 0, secs(5)),
+            ("a first wait past the cap stays", secs(120), 3, secs(120)),
+        ];
+        for (name, first, pending, want) in cases {
+            assert_eq!(result_wait(first, pending), want, "{name}");
+        }
+    }
 }

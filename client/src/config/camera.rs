@@ -17,6 +17,9 @@ pub const DEFAULT_QUEUE_DIR: &str = "/var/lib/failberry/camera";
 pub const DEFAULT_CONCURRENCY: usize = 4;
 pub const DEFAULT_RETRY_SECS: u64 = 5;
 pub const DEFAULT_RESULT_TIMEOUT_SECS: u64 = 900;
+/// The first wait for a stored clip's result: the analysis (S3 event, queue, Lambda, one
+/// Rekognition call) takes a few seconds, so asking sooner only costs API calls.
+pub const DEFAULT_RESULT_POLL_SECS: u64 = 5;
 pub const DEFAULT_STABLE_SECS: u64 = 3;
 pub const DEFAULT_POLL_SECS: u64 = 10;
 const DEFAULT_EXTENSIONS: [&str; 5] = ["mp4", "mkv", "mov", "avi", "ts"];
@@ -28,6 +31,7 @@ pub struct RawCamera {
     pub queue_dir: Option<PathBuf>,
     pub concurrency: Option<usize>,
     pub retry_secs: Option<u64>,
+    /// The first wait for a clip's result; doubled after each "pending" answer.
     pub result_poll_secs: Option<u64>,
     pub result_timeout_secs: Option<u64>,
     /// A command (program and arguments) run with each result JSON on stdin.
@@ -287,7 +291,12 @@ impl CameraConfig {
                 DEFAULT_RETRY_SECS,
                 3600,
             )?,
-            result_poll: secs("camera.result_poll_secs", raw.result_poll_secs, 2, 600)?,
+            result_poll: secs(
+                "camera.result_poll_secs",
+                raw.result_poll_secs,
+                DEFAULT_RESULT_POLL_SECS,
+                600,
+            )?,
             result_timeout: secs(
                 "camera.result_timeout_secs",
                 raw.result_timeout_secs,

@@ -173,7 +173,8 @@ pub fn from_template(
         let invocations = match id {
             "PingFunction" => schedule_runs(resource),
             "DdnsFunction" => myip_calls,
-            // A grant, and the connector asking for the result until it is there.
+            // A grant, a completion (clips over 16 MiB), and the connector asking for the result
+            // (first 5 s after the upload, then at doubling waits): about three calls.
             "ClipsFunction" => clips_a_month * 3.0,
             _ => clips_a_month,
         };
