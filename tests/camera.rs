@@ -140,6 +140,57 @@ async fn a_restart_with_a_non_empty_queue_finishes_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completion_whose_answer_was_lost_is_found_stored() {
+    let proxy = Proxy::start(&moto_url()).await;
+    let stack = stack_via(&proxy, &[HostSeed::default()]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let watched = dir.path().join("nvr");
+    std::fs::create_dir_all(&watched).unwrap();
+    let cfg = config(
+        dir.path(),
+        &stack.api,
+        &format!(
+            "[[camera.folder]]\npath = \"{}\"\ncamera = \"porch\"\n",
+            watched.display()
+        ),
+    );
+    let queue = Queue::open(&cfg.queue_dir).unwrap();
+    let connector = Connector::start(&cfg);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop_clip(&watched, "porch.mp4", &clip_bytes(17_000_000));
+    until(WAIT, "the clip to be stored", || {
+        queue.depth().stages.get("awaiting_result") == Some(&1)
+    })
+    .await;
+    connector.stop().await;
+
+    // As if the completion went through but its answer was lost: the job still names its open
+    // upload, which S3 no longer knows.
+    let mut job = queue.load().pop().unwrap();
+    let Stage::Stored { key, .. } = job.stage.clone() else {
+        panic!("stored: {job:?}")
+    };
+    job.stage = Stage::Multipart {
+        key: key.clone(),
+        upload_id: "completed-and-gone".into(),
+    };
+    queue.save(&job).unwrap();
+
+    let connector = Connector::start(&cfg);
+    until(WAIT, "the clip to be found stored", || {
+        queue
+            .load()
+            .iter()
+            .any(|j| matches!(&j.stage, Stage::Stored { key: k, .. } if *k == key))
+    })
+    .await;
+    connector.stop().await;
+    let clips = stored_clips(&stack, 1, WAIT).await;
+    assert_eq!(clips.len(), 1, "not uploaded twice: {clips:?}");
+    assert_eq!(clips[0].0, key);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clip_that_changes_while_read_is_read_again() {
     let proxy = Proxy::start(&moto_url()).await;
     let stack = stack_via(&proxy, &[HostSeed::default()]).await;

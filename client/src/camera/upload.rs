@@ -243,8 +243,16 @@ impl Uploader {
                                 Some(ErrorCode::NotFound | ErrorCode::UploadIncomplete)
                             ) || matches!(&e, ApiError::Refused { status: 503, message, .. } if message.contains("NoSuchUpload")) =>
                         {
-                            tracing::warn!(key = %key, error = %e, "the open upload is gone, asking a new grant");
-                            job.stage = Stage::Queued;
+                            // Gone because an earlier completion went through and its answer
+                            // was lost (the clip is there), or expired (it is not).
+                            match self.result_status(&key).await {
+                                Ok(_) => self.stored(queue, job, key)?,
+                                Err(n) if refused_with(&n) == Some(ErrorCode::NotFound) => {
+                                    tracing::warn!(key = %key, error = %e, "the open upload is gone, asking a new grant");
+                                    job.stage = Stage::Queued;
+                                }
+                                Err(n) => return Err(n.into()),
+                            }
                         }
                         Err(e) => return Err(e.into()),
                     }
