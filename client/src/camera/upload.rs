@@ -203,16 +203,8 @@ impl Uploader {
             match job.stage.clone() {
                 Stage::Stored { .. } => return Ok(()),
                 Stage::Queued => self.grant(queue, job, &print).await?,
-                Stage::Single { key } => {
-                    // Stored already if the last PUT got through before its answer was lost.
-                    match self.result_status(&key).await {
-                        Ok(_) => self.stored(queue, job, key)?,
-                        Err(e) if refused_with(&e) == Some(ErrorCode::NotFound) => {
-                            job.stage = Stage::Queued;
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
+                // Stored already if the last PUT got through before its answer was lost.
+                Stage::Single { key } => self.stored_or_granted_again(queue, job, key).await?,
                 Stage::Multipart { key, upload_id } => {
                     let body = |timestamp, nonce| {
                         serde_json::to_vec(&ResumeRequest {
@@ -245,14 +237,8 @@ impl Uploader {
                         {
                             // Gone because an earlier completion went through and its answer
                             // was lost (the clip is there), or expired (it is not).
-                            match self.result_status(&key).await {
-                                Ok(_) => self.stored(queue, job, key)?,
-                                Err(n) if refused_with(&n) == Some(ErrorCode::NotFound) => {
-                                    tracing::warn!(key = %key, error = %e, "the open upload is gone, asking a new grant");
-                                    job.stage = Stage::Queued;
-                                }
-                                Err(n) => return Err(n.into()),
-                            }
+                            tracing::warn!(key = %key, error = %e, "the open upload is gone");
+                            self.stored_or_granted_again(queue, job, key).await?;
                         }
                         Err(e) => return Err(e.into()),
                     }
@@ -290,6 +276,24 @@ impl Uploader {
             "storage refused the bytes as not matching their checksum (400): hashing the clip again"
                 .into(),
         ))
+    }
+
+    /// After an answer that may have been lost: the clip at `key` is stored if the API knows it
+    /// (a result or "pending"), otherwise the job starts over from a grant.
+    async fn stored_or_granted_again(
+        &self,
+        queue: &Queue,
+        job: &mut Job,
+        key: String,
+    ) -> Result<(), UploadError> {
+        match self.result_status(&key).await {
+            Ok(_) => Ok(self.stored(queue, job, key)?),
+            Err(e) if refused_with(&e) == Some(ErrorCode::NotFound) => {
+                job.stage = Stage::Queued;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn stored(&self, queue: &Queue, job: &mut Job, key: String) -> Result<(), QueueError> {
