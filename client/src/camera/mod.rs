@@ -146,18 +146,18 @@ pub async fn watch(
                     Done::Result(job, poll) => {
                         polls -= 1;
                         busy.remove(&job.id);
-                        match poll {
-                            ResultPoll::Finished => { jobs.remove(&job.id); next_poll.remove(&job.id); }
-                            ResultPoll::Pending => {
-                                let pending = next_poll.get(&job.id).map_or(0, |p| p.1) + 1;
-                                let wait = result_wait(config.result_poll, pending);
-                                next_poll.insert(job.id.clone(), (Instant::now() + wait, pending));
-                            }
+                        let pending = next_poll.get(&job.id).map_or(0, |p| p.1);
+                        let next = match poll {
+                            ResultPoll::Finished => None,
+                            ResultPoll::Pending => Some((result_wait(config.result_poll, pending + 1), pending + 1)),
                             ResultPoll::Failed(e) => {
                                 warn!(key = ?stored_key(&job), error = %e, "result poll failed");
-                                let pending = next_poll.get(&job.id).map_or(0, |p| p.1);
-                                next_poll.insert(job.id.clone(), (Instant::now() + config.result_poll * 5, pending));
+                                Some((config.result_poll * 5, pending))
                             }
+                        };
+                        match next {
+                            Some((wait, pending)) => { next_poll.insert(job.id.clone(), (Instant::now() + wait, pending)); }
+                            None => { jobs.remove(&job.id); next_poll.remove(&job.id); }
                         }
                     }
                 }
