@@ -14,6 +14,7 @@ use failberry_proto::clips::MIN_PART_SIZE;
 use failberry_proto::{paths, ErrorCode, Signer};
 use failberry_tests::camera::{
     clip_bytes, config, drop_clip, object, stack_via, stored_clips, until, Connector, Link, Proxy,
+    Rig,
 };
 use failberry_tests::moto_url;
 use sha2::{Digest, Sha256};
@@ -58,7 +59,7 @@ async fn a_link_that_drops_mid_upload_resumes_from_the_last_part() {
         Sha256::digest(&data)
     );
     // After the cut only parts 2 and 3 went again: part 1 was not resent.
-    let after_cut = proxy.sent.load(std::sync::atomic::Ordering::SeqCst);
+    let after_cut = proxy.state.sent.load(std::sync::atomic::Ordering::SeqCst);
     let rest = size as u64 - MIN_PART_SIZE;
     assert!(
         after_cut >= cut_at && after_cut < cut_at + rest + 64 * 1024,
@@ -68,19 +69,13 @@ async fn a_link_that_drops_mid_upload_resumes_from_the_last_part() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_with_a_non_empty_queue_finishes_it() {
-    let proxy = Proxy::start(&moto_url()).await;
-    let stack = stack_via(&proxy, &[HostSeed::default()]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let watched = dir.path().join("nvr");
-    std::fs::create_dir_all(&watched).unwrap();
-    let cfg = config(
-        dir.path(),
-        &stack.api,
-        &format!(
-            "[[camera.folder]]\npath = \"{}\"\ncamera = \"drive\"\n",
-            watched.display()
-        ),
-    );
+    let Rig {
+        proxy,
+        stack,
+        watched,
+        cfg,
+        dir: _dir,
+    } = Rig::start("drive").await;
     proxy.set(Link::Down);
     let connector = Connector::start(&cfg);
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -141,19 +136,13 @@ async fn a_restart_with_a_non_empty_queue_finishes_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_completion_whose_answer_was_lost_is_found_stored() {
-    let proxy = Proxy::start(&moto_url()).await;
-    let stack = stack_via(&proxy, &[HostSeed::default()]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let watched = dir.path().join("nvr");
-    std::fs::create_dir_all(&watched).unwrap();
-    let cfg = config(
-        dir.path(),
-        &stack.api,
-        &format!(
-            "[[camera.folder]]\npath = \"{}\"\ncamera = \"porch\"\n",
-            watched.display()
-        ),
-    );
+    let Rig {
+        proxy: _proxy,
+        stack,
+        watched,
+        cfg,
+        dir: _dir,
+    } = Rig::start("porch").await;
     let queue = Queue::open(&cfg.queue_dir).unwrap();
     let connector = Connector::start(&cfg);
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -192,19 +181,13 @@ async fn a_completion_whose_answer_was_lost_is_found_stored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clip_that_changes_while_read_is_read_again() {
-    let proxy = Proxy::start(&moto_url()).await;
-    let stack = stack_via(&proxy, &[HostSeed::default()]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let watched = dir.path().join("nvr");
-    std::fs::create_dir_all(&watched).unwrap();
-    let cfg = config(
-        dir.path(),
-        &stack.api,
-        &format!(
-            "[[camera.folder]]\npath = \"{}\"\ncamera = \"yard\"\n",
-            watched.display()
-        ),
-    );
+    let Rig {
+        proxy,
+        stack,
+        watched,
+        cfg,
+        dir: _dir,
+    } = Rig::start("yard").await;
     let connector = Connector::start(&cfg);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -212,7 +195,7 @@ async fn a_clip_that_changes_while_read_is_read_again() {
     // over its SHA-256), but moto checks no checksum: this is the connector's own check.
     let first = clip_bytes(17_000_000);
     proxy.set(Link::HoldAfter(1_000_000));
-    let held = proxy.held.notified();
+    let held = proxy.state.held.notified();
     let path = drop_clip(&watched, "tree.mp4", &first);
     tokio::time::timeout(WAIT, held)
         .await
@@ -245,19 +228,13 @@ async fn a_clip_that_changes_while_read_is_read_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_part_refused_as_not_matching_its_checksum_is_hashed_and_granted_again() {
-    let proxy = Proxy::start(&moto_url()).await;
-    let stack = stack_via(&proxy, &[HostSeed::default()]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let watched = dir.path().join("nvr");
-    std::fs::create_dir_all(&watched).unwrap();
-    let cfg = config(
-        dir.path(),
-        &stack.api,
-        &format!(
-            "[[camera.folder]]\npath = \"{}\"\ncamera = \"gate\"\n",
-            watched.display()
-        ),
-    );
+    let Rig {
+        proxy,
+        stack,
+        watched,
+        cfg,
+        dir: _dir,
+    } = Rig::start("gate").await;
     let connector = Connector::start(&cfg);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -267,7 +244,7 @@ async fn a_part_refused_as_not_matching_its_checksum_is_hashed_and_granted_again
     let clips = stored_clips(&stack, 1, WAIT).await;
     connector.stop().await;
 
-    let refused = proxy.refused.lock().unwrap().clone();
+    let refused = proxy.state.refused.lock().unwrap().clone();
     assert_eq!(refused.len(), 1, "one part refused: {refused:?}");
     let (key, size) = &clips[0];
     assert!(

@@ -36,16 +36,21 @@ pub enum Link {
     RefuseNext,
 }
 
+/// What the proxy and every connection it relays share.
+pub struct LinkState {
+    link: Mutex<Link>,
+    /// Upload bytes forwarded since the last `set`.
+    pub sent: AtomicU64,
+    pub held: Notify,
+    release: Notify,
+    released: AtomicBool,
+    /// The request lines of the uploads `RefuseNext` refused.
+    pub refused: Mutex<Vec<String>>,
+}
+
 pub struct Proxy {
     pub url: String,
-    link: Arc<Mutex<Link>>,
-    /// Upload bytes forwarded since the last `set`.
-    pub sent: Arc<AtomicU64>,
-    pub held: Arc<Notify>,
-    release: Arc<Notify>,
-    released: Arc<AtomicBool>,
-    /// The request lines of the uploads `RefuseNext` refused.
-    pub refused: Arc<Mutex<Vec<String>>>,
+    pub state: Arc<LinkState>,
 }
 
 impl Proxy {
@@ -56,82 +61,48 @@ impl Proxy {
             .to_string();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let proxy = Proxy {
-            url,
-            link: Arc::new(Mutex::new(Link::Up)),
-            sent: Arc::new(AtomicU64::new(0)),
-            held: Arc::new(Notify::new()),
-            release: Arc::new(Notify::new()),
-            released: Arc::new(AtomicBool::new(false)),
-            refused: Arc::new(Mutex::new(Vec::new())),
-        };
-        let (link, sent, held, release, released, refused) = (
-            proxy.link.clone(),
-            proxy.sent.clone(),
-            proxy.held.clone(),
-            proxy.release.clone(),
-            proxy.released.clone(),
-            proxy.refused.clone(),
-        );
+        let state = Arc::new(LinkState {
+            link: Mutex::new(Link::Up),
+            sent: AtomicU64::new(0),
+            held: Notify::new(),
+            release: Notify::new(),
+            released: AtomicBool::new(false),
+            refused: Mutex::new(Vec::new()),
+        });
+        let shared = state.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let upstream = upstream.clone();
-                let (link, sent, held, release, released, refused) = (
-                    link.clone(),
-                    sent.clone(),
-                    held.clone(),
-                    release.clone(),
-                    released.clone(),
-                    refused.clone(),
-                );
+                let (upstream, state) = (upstream.clone(), shared.clone());
                 tokio::spawn(async move {
-                    let rules = Rules {
-                        link,
-                        sent,
-                        held,
-                        release,
-                        released,
-                        refused,
-                    };
-                    let _ = relay(client, &upstream, rules).await;
+                    let _ = relay(client, &upstream, &state).await;
                 });
             }
         });
-        proxy
+        Proxy { url, state }
     }
 
     pub fn set(&self, link: Link) {
-        self.sent.store(0, Ordering::SeqCst);
-        self.released.store(false, Ordering::SeqCst);
-        *self.link.lock().unwrap() = link;
+        self.state.sent.store(0, Ordering::SeqCst);
+        self.state.released.store(false, Ordering::SeqCst);
+        *self.state.link.lock().unwrap() = link;
     }
 
     pub fn release(&self) {
-        self.released.store(true, Ordering::SeqCst);
-        *self.link.lock().unwrap() = Link::Up;
-        self.release.notify_waiters();
+        self.state.released.store(true, Ordering::SeqCst);
+        *self.state.link.lock().unwrap() = Link::Up;
+        self.state.release.notify_waiters();
     }
 }
 
-/// What one relayed connection shares with the `Proxy`.
-struct Rules {
-    link: Arc<Mutex<Link>>,
-    sent: Arc<AtomicU64>,
-    held: Arc<Notify>,
-    release: Arc<Notify>,
-    released: Arc<AtomicBool>,
-    refused: Arc<Mutex<Vec<String>>>,
-}
-
-async fn relay(client: TcpStream, upstream: &str, rules: Rules) -> std::io::Result<()> {
-    let Rules {
+async fn relay(client: TcpStream, upstream: &str, state: &LinkState) -> std::io::Result<()> {
+    let LinkState {
         link,
         sent,
         held,
         release,
         released,
         refused,
-    } = rules;
+    } = state;
     // An upload is a presigned PUT: its request line carries the signature in the query (the
     // stack's own SDK calls sign in a header, and are never cut).
     let mut head = [0u8; 4096];
@@ -251,6 +222,42 @@ pub async fn stack_via(proxy: &Proxy, hosts: &[HostSeed]) -> Stack {
     Stack {
         stack,
         http: reqwest::Client::new(),
+    }
+}
+
+/// A connector's world: a proxy playing the link in front of moto, the local stack behind it, and
+/// a config watching the folder `watched` as camera `camera`.
+pub struct Rig {
+    pub proxy: Proxy,
+    pub stack: Stack,
+    pub watched: PathBuf,
+    pub cfg: CameraConfig,
+    /// Holds `watched` and the queue: bind it for as long as they are used.
+    pub dir: tempfile::TempDir,
+}
+
+impl Rig {
+    pub async fn start(camera: &str) -> Rig {
+        let proxy = Proxy::start(&moto_url()).await;
+        let stack = stack_via(&proxy, &[HostSeed::default()]).await;
+        let dir = tempfile::tempdir().unwrap();
+        let watched = dir.path().join("nvr");
+        std::fs::create_dir_all(&watched).unwrap();
+        let cfg = config(
+            dir.path(),
+            &stack.api,
+            &format!(
+                "[[camera.folder]]\npath = \"{}\"\ncamera = \"{camera}\"\n",
+                watched.display()
+            ),
+        );
+        Rig {
+            proxy,
+            stack,
+            watched,
+            cfg,
+            dir,
+        }
     }
 }
 
