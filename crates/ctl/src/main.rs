@@ -5,8 +5,6 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand;
-use clap::Parser;
 use cli::{Cli, Command, ConfigCommand, HostCommand, TargetCommand, Where};
 use failberry_ctl::commands;
 use failberry_ctl::cost;
@@ -16,40 +14,15 @@ use failberry_ctl::observe::{observe, Clients, Record};
 use failberry_ctl::stack::{self, Overrides};
 use failberry_ctl::status::{decide, render};
 use failberry_ctl::targets::NewTarget;
+use failberry_proto::cli::parse_or_exit;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    match run(parse_args()).await {
+    match run(parse_or_exit::<Cli>("failberry-ctl")).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("failberry-ctl: {e:#}");
             ExitCode::FAILURE
-        }
-    }
-}
-
-/// The command line, or exit: help and version on stdout, a mistake as one line on stderr
-/// (clap's own message, without its usage block) and exit status 2.
-fn parse_args() -> Cli {
-    match Cli::try_parse() {
-        Ok(cli) => cli,
-        // Help and version; and a bare command, which clap answers with its help.
-        Err(e) if !e.use_stderr() || e.kind() == DisplayHelpOnMissingArgumentOrSubcommand => {
-            e.exit()
-        }
-        Err(e) => {
-            // The message is the text before clap's first blank line (which starts the usage).
-            let text = e.render().to_string();
-            let message: Vec<&str> = text
-                .lines()
-                .take_while(|l| !l.trim().is_empty())
-                .map(str::trim)
-                .collect();
-            eprintln!(
-                "failberry-ctl: {} (see --help)",
-                message.join(" ").trim_start_matches("error: ")
-            );
-            std::process::exit(2)
         }
     }
 }

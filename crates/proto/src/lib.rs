@@ -5,6 +5,8 @@
 //! bodies or re-implement signing themselves.
 
 pub mod address;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod clips;
 pub mod clock;
 pub mod dyndns2;
