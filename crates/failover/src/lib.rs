@@ -32,8 +32,8 @@ pub use health::{
     HealthCheckSettings, HealthStatus, InsufficientDataHealthStatus,
 };
 pub use link::{
-    link_alarm, link_alarm_definition, link_health_check, link_health_check_settings,
-    PROBES_PER_RUN,
+    link_alarm, link_alarm_definition, link_health_check, link_health_check_settings, LinkFigures,
+    LinkPolicy, PROBES_PER_RUN, PROBE_SPACING_MS,
 };
 pub use metric::Statistic;
 pub use names::UnknownName;

@@ -381,7 +381,13 @@ mod tests {
             .iter()
             .find(|step| step.primary.alarm == AlarmState::Alarm)
             .map_or(usize::MAX, |step| step.index);
-        assert_eq!(both_alarm, death + 4, "the fifth evaluation without data");
+        // The evaluation range (periods + 2) keeps the last real datapoints in view until then.
+        let range = crate::link::link_alarm().evaluation_range();
+        assert_eq!(
+            both_alarm,
+            death + range - 1,
+            "the last evaluation without data"
+        );
         for step in &timeline.steps[both_alarm..] {
             assert_eq!(step.primary.alarm, AlarmState::Alarm, "{step}");
             assert_eq!(step.secondary.alarm, AlarmState::Alarm, "{step}");
@@ -419,10 +425,12 @@ mod tests {
             .iter()
             .map(|step| (step.index, step.decision.answer))
             .collect();
+        // The wire dies at minute 10: the alarm fires at its second dead minute.
+        let periods = crate::link::LinkPolicy::CHOSEN.periods as usize;
         assert_eq!(
             changes,
             vec![
-                (12, FailoverAnswer::Secondary),
+                (10 + periods - 1, FailoverAnswer::Secondary),
                 (30, FailoverAnswer::Primary)
             ]
         );

@@ -20,7 +20,7 @@ pub const DEFAULT_CONCURRENCY: usize = 32;
 pub const MAX_CONCURRENCY: usize = 256;
 /// Probes per target per run. Each becomes one value of the run's datapoint, so the cap stays far
 /// below the 100 values an EMF metric array and the 150 a PutMetricData datum may carry.
-pub const MAX_PROBES: u32 = 10;
+pub const MAX_PROBES: u32 = failberry_failover::link::MAX_PROBES;
 /// A target name is a CloudWatch dimension value and appears in alarm names: keep it short and
 /// plain.
 pub const MAX_NAME_LEN: usize = 64;
@@ -298,7 +298,13 @@ fn check_target(raw: RawTarget) -> Result<Target, String> {
         }
         Some(d) => Some(d),
     };
-    let probes = raw.probes.unwrap_or(1);
+    // A link's alarm is sized for the link model's probes a run; a site needs one.
+    let default_probes = if raw.link {
+        failberry_failover::link::PROBES_PER_RUN as u32
+    } else {
+        1
+    };
+    let probes = raw.probes.unwrap_or(default_probes);
     if !(1..=MAX_PROBES).contains(&probes) {
         return Err(format!("probes {probes} is outside 1..={MAX_PROBES}"));
     }
@@ -534,6 +540,20 @@ mod tests {
         assert_eq!(t.timeout, Duration::from_millis(DEFAULT_TIMEOUT_MS));
         assert_eq!((t.probes, t.min_cert_days, t.is_https()), (1, None, false));
         assert_eq!((t.link, t.metrics.len()), (false, 0), "no link, no opt-in");
+    }
+
+    #[test]
+    fn a_link_probes_as_often_as_the_link_model_chose() {
+        let probes =
+            |target: &str| PingConfig::parse(doc(target).as_bytes()).unwrap().targets[0].probes;
+        let link = r#"{"name": "wired", "url": "http://203.0.113.7:9000/", "link": true}"#;
+        assert_eq!(
+            probes(link),
+            failberry_failover::link::LinkPolicy::CHOSEN.probes_per_run
+        );
+        let own =
+            r#"{"name": "wired", "url": "http://203.0.113.7:9000/", "link": true, "probes": 2}"#;
+        assert_eq!(probes(own), 2, "a link's own count wins");
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub use emf::EmfSink;
 pub use metrics::{
     Delivery, Lost, MetricName, MetricSink, RunMetrics, TargetMetrics, MAX_DATUMS_PER_REQUEST,
 };
-pub use probe::{probe_all, Observation, Prober};
+pub use probe::{probe_all, probe_start, Observation, Prober};
 pub use service::{AwsPing, Ping, PingError, Probed, Settings};
 pub use summary::{Summary, TargetReport};
 pub use verdict::{judge, ErrorKind, Verdict};

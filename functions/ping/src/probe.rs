@@ -74,10 +74,11 @@ pub struct Observation {
 }
 
 /// Runs probes. Holds the TLS configuration (built once: its trust roots are injectable so tests
-/// can trust their own certificate authority).
+/// can trust their own certificate authority) and the spacing of one target's probes.
 #[derive(Clone)]
 pub struct Prober {
     tls: TlsConnector,
+    spacing: Duration,
 }
 
 impl std::fmt::Debug for Prober {
@@ -103,7 +104,15 @@ impl Prober {
             .with_no_client_auth();
         Self {
             tls: TlsConnector::from(Arc::new(config)),
+            spacing: Duration::from_millis(failberry_failover::link::PROBE_SPACING_MS),
         }
+    }
+
+    /// Starts one target's probes `spacing` apart instead of the link model's
+    /// [`failberry_failover::link::PROBE_SPACING_MS`] (zero: all at once).
+    pub fn with_spacing(mut self, spacing: Duration) -> Self {
+        self.spacing = spacing;
+        self
     }
 
     /// Trusts the Mozilla root programme (compiled in: no CA bundle is needed in the Lambda).
@@ -196,12 +205,14 @@ impl Prober {
 }
 
 /// Runs every probe of every target, at most `concurrency` at once, each within its own
-/// target's timeout. Returns the observations per target, in config order.
+/// target's timeout; a target's probes start the prober's spacing apart (see [`probe_start`]).
+/// Returns the observations per target, in config order.
 pub async fn probe_all(
     prober: &Prober,
     targets: &[Target],
     concurrency: usize,
 ) -> Vec<Vec<Observation>> {
+    let spacing = prober.spacing;
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut set = JoinSet::new();
     for (i, target) in targets.iter().enumerate() {
@@ -209,6 +220,7 @@ pub async fn probe_all(
         for p in 0..target.probes as usize {
             let (permits, prober, target) = (permits.clone(), prober.clone(), target.clone());
             set.spawn(async move {
+                tokio::time::sleep(probe_start(p, spacing)).await;
                 let _permit = permits.acquire_owned().await;
                 (i, p, prober.probe(&target).await)
             });
@@ -241,6 +253,13 @@ pub async fn probe_all(
                 .collect()
         })
         .collect()
+}
+
+/// When the `index`-th probe of a target starts, after the run's start: the probes of one target
+/// are spread so that one short moment of loss (a dropped burst, a busy radio) cannot take them
+/// all, which the link alarm's flap arithmetic assumes (`failberry_failover::link`).
+pub fn probe_start(index: usize, spacing: Duration) -> Duration {
+    spacing.saturating_mul(u32::try_from(index).unwrap_or(u32::MAX))
 }
 
 /// Tries each address in turn (a name may resolve to an IPv6 address the host cannot reach).

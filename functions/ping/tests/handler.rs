@@ -179,7 +179,11 @@ async fn a_scheduled_event_probes_every_target_and_publishes_one_run() {
         "no per-site availability nor latency without an opt-in"
     );
     let wired = by_name("wired").unwrap();
-    assert_eq!(wired.availability, vec![0.0], "a link's own availability");
+    assert_eq!(
+        wired.availability,
+        vec![0.0; failberry_failover::link::PROBES_PER_RUN],
+        "a link's own availability, a sample per probe (a link's default count is the model's)"
+    );
     assert!(
         wired.latency_ms.is_empty() && wired.status_code.is_empty(),
         "no response: no latency to drag the average down, no status"
@@ -197,7 +201,9 @@ async fn a_scheduled_event_probes_every_target_and_publishes_one_run() {
     assert_eq!(wired["error"], "connect");
     assert!(wired["phases"]["dns_ms"].is_null());
     assert!(json["targets"][0]["phases"]["first_byte_ms"].is_number());
-    assert_eq!(json["metrics"]["datapoints"], 4);
+    // The sites' two values, the broken status, and a value per probe of the link.
+    let datapoints = 3 + failberry_failover::link::PROBES_PER_RUN;
+    assert_eq!(json["metrics"]["datapoints"], datapoints);
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use failberry_ping::{
-    judge, probe_all, ErrorKind, Observation, PingConfig, Prober, Target, Verdict,
+    judge, probe_all, probe_start, ErrorKind, Observation, PingConfig, Prober, Target, Verdict,
 };
 use support::{answer, closed_port, http_server, https_server, unix_now, Reply, TestCa};
 
@@ -185,6 +185,24 @@ async fn several_probes_per_target_each_make_a_request() {
     let observations = probe_all(&Prober::default(), &ts, 32).await;
     assert_eq!(observations[0].len(), 3);
     assert_eq!(server.requests(), 3);
+}
+
+#[tokio::test]
+async fn one_targets_probes_are_spread_across_the_run() {
+    let server = http_server(answer(200, "ok")).await;
+    let ts = targets(&format!(
+        r#"{{"name": "wired", "url": "{}", "probes": 4}}"#,
+        server.url("http")
+    ));
+    let spacing = Duration::from_millis(150);
+    let start = Instant::now();
+    let observations = probe_all(&Prober::default().with_spacing(spacing), &ts, 32).await;
+    let took = start.elapsed();
+    assert_eq!((observations[0].len(), server.requests()), (4, 4));
+    // The last probe cannot start before three spacings: a lower bound, whatever the load.
+    assert!(took >= spacing * 3, "{took:?}");
+    assert_eq!(probe_start(3, spacing), spacing * 3);
+    assert_eq!(probe_start(0, spacing), Duration::ZERO);
 }
 
 #[tokio::test]
