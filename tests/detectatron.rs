@@ -1,5 +1,6 @@
-//! Detectatron wired to the emulator: the S3 → SQS notification moto really delivers, the
-//! handler invoked on it as the event source mapping would (`failberry_local::clip_queue`),
+//! Detectatron wired to the emulator: the S3 notification moto really delivers (to SQS, as moto
+//! cannot invoke a function; `failberry_local::clip_queue` stands in for S3's asynchronous
+//! invocation and its retries),
 //! DetectLabels through the Rekognition adapter, the result document and the tag, idempotence
 //! on redelivery, the fixture batch's deduplication and partial failures. Each test has its own
 //! bucket and queue (tests run in parallel on one emulator). Clips come from Debian's ffmpeg.

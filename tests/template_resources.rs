@@ -53,50 +53,81 @@ fn buckets_are_private_encrypted_and_tls_only() {
     }
 }
 
-/// The config documents hold device secrets: encrypted with a key that only the account owner
-/// and the roles of the functions reading them may use.
+/// The config documents hold device secrets: encrypted at rest (SSE-S3: no key to pay for), and
+/// the bucket policy denies their objects to every principal but the roles of the functions that
+/// read them (found from the roles' grants, not listed here), the account root and the owner.
+/// moto stores a bucket policy but never evaluates it (its S3 authorization reads only the
+/// caller's identity policies, moto 5.2), so the refusal is checked on the policy itself.
 #[test]
-fn only_the_config_readers_and_the_owner_can_decrypt_the_config_documents() {
+fn only_the_config_readers_and_the_owner_can_touch_the_config_documents() {
     let t = template();
     let enc = &t["Resources"]["ConfigBucket"]["Properties"]["BucketEncryption"]
         ["ServerSideEncryptionConfiguration"][0];
     assert_eq!(
         enc["ServerSideEncryptionByDefault"]["SSEAlgorithm"],
-        "aws:kms"
+        "AES256"
     );
-    let key_id = get_att_of(
-        &enc["ServerSideEncryptionByDefault"]["KMSMasterKeyID"],
-        "Arn",
-    )
-    .expect("the bucket's key is the template's");
-    let key = &t["Resources"][key_id];
-    assert_eq!(key["Type"], "AWS::KMS::Key");
-    assert_eq!(key["Properties"]["EnableKeyRotation"], true);
+    assert!(
+        t["Resources"]
+            .as_mapping()
+            .unwrap()
+            .values()
+            .all(|r| r["Type"] != "AWS::KMS::Key"),
+        "no customer-managed key ($1 a month)"
+    );
 
-    let mut decrypters = vec![];
-    for s in key["Properties"]["KeyPolicy"]["Statement"]
+    let policy = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|r| {
+            r["Type"] == "AWS::S3::BucketPolicy"
+                && ref_target(&r["Properties"]["Bucket"]) == Some("ConfigBucket")
+        })
+        .expect("the config bucket has a policy");
+    let deny = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["Effect"] == "Deny" && s["Condition"].get("ArnNotLike").is_some())
+        .expect("a statement denying every principal but the listed ones");
+    assert_eq!(deny["Principal"], "*");
+    assert_eq!(
+        sub_text(&deny["Resource"]),
+        Some("${ConfigBucket.Arn}/*"),
+        "every object of the bucket"
+    );
+    let acts = actions(deny);
+    for needed in ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] {
+        assert!(
+            acts.iter().any(|a| a
+                .strip_suffix('*')
+                .map_or(*a == needed, |p| needed.starts_with(p))),
+            "{needed} is denied: {acts:?}"
+        );
+    }
+
+    let mut allowed_roles = vec![];
+    let (mut root, mut owner) = (false, false);
+    for p in deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
         .as_sequence()
         .unwrap()
     {
-        assert_eq!(s["Effect"], "Allow");
-        let acts = actions(s);
-        if !acts.iter().any(|a| *a == "kms:*" || *a == "kms:Decrypt") {
-            continue;
+        if let Some(role) = get_att_of(p, "Arn") {
+            allowed_roles.push(role.to_string());
+        } else if sub_text(p) == Some("arn:${AWS::Partition}:iam::${AWS::AccountId}:root") {
+            root = true;
+        } else if let Some(branches) = template_yaml::intrinsic(p, "If") {
+            assert_eq!(branches[0], "HasConfigOwner");
+            assert_eq!(ref_target(&branches[1]), Some("ConfigOwnerArn"));
+            assert_eq!(ref_target(&branches[2]), Some("AWS::NoValue"));
+            owner = true;
+        } else {
+            panic!("an unexpected principal is exempt: {p:?}");
         }
-        for p in template_yaml::strings(&s["Principal"]["AWS"]) {
-            if let Some(role) = get_att_of(p, "Arn") {
-                decrypters.push(role.to_string());
-            } else {
-                let text = sub_text(p).unwrap_or_default();
-                assert_eq!(
-                    text, "arn:${AWS::Partition}:iam::${AWS::AccountId}:root",
-                    "only the account owner besides the roles"
-                );
-            }
-        }
-        assert!(s.get("Principal").and_then(|p| p.get("Service")).is_none());
     }
-    decrypters.sort();
+    assert!(root && owner, "the account root and the configured owner");
+    allowed_roles.sort();
     // Every function granted an object of the config bucket, and no other.
     let mut readers: Vec<String> = s3_grants(&t, "ConfigBucket")
         .into_iter()
@@ -105,66 +136,77 @@ fn only_the_config_readers_and_the_owner_can_decrypt_the_config_documents() {
         .collect();
     readers.sort();
     readers.dedup();
-    assert_eq!(decrypters, readers);
+    assert_eq!(allowed_roles, readers);
 }
 
-/// ObjectCreated under `incoming/` → SQS (only from this bucket, this account) → detectatron with
-/// partial batch failures; three failed receives park a clip; SQS never redelivers a clip still
-/// being analysed.
+/// ObjectCreated under `incoming/` invokes detectatron's live alias asynchronously (only this
+/// account's clip bucket may); a clip that fails is retried twice by Lambda, then its notification
+/// is parked in the dead-letter queue for 14 days: nothing dropped, nothing retried forever, no
+/// queue to poll.
 #[test]
-fn clips_reach_the_analysis_through_a_queue_with_a_dead_letter_queue() {
+fn clips_reach_the_analysis_by_asynchronous_invocation_with_an_on_failure_queue() {
     use failberry_proto::clips::INCOMING_PREFIX;
     let t = template();
     let r = &t["Resources"];
     let bucket = &r["ClipBucket"]["Properties"];
-    let notes = bucket["NotificationConfiguration"]["QueueConfigurations"]
+    let notes = bucket["NotificationConfiguration"]["LambdaConfigurations"]
         .as_sequence()
         .unwrap();
     assert_eq!(notes.len(), 1);
+    assert!(bucket["NotificationConfiguration"]
+        .get("QueueConfigurations")
+        .is_none());
     assert_eq!(notes[0]["Event"], "s3:ObjectCreated:*");
-    assert_eq!(get_att_of(&notes[0]["Queue"], "Arn"), Some("ClipQueue"));
+    assert_eq!(
+        ref_target(&notes[0]["Function"]),
+        Some("DetectatronFunction.Alias")
+    );
     let rules = &notes[0]["Filter"]["S3Key"]["Rules"];
     assert_eq!(rules[0]["Name"], "prefix");
     assert_eq!(rules[0]["Value"], INCOMING_PREFIX);
 
     let bucket_name = sub_text(&bucket["BucketName"]).expect("a name built from the account");
-    let policy = &r["ClipQueuePolicy"]["Properties"];
-    assert_eq!(ref_target(&policy["Queues"][0]), Some("ClipQueue"));
-    let s = &policy["PolicyDocument"]["Statement"][0];
-    assert_eq!(s["Principal"]["Service"], "s3.amazonaws.com");
-    assert_eq!(actions(s), ["sqs:SendMessage"]);
+    let permission = &r["DetectatronInvokedByClipBucket"];
+    assert_eq!(permission["Type"], "AWS::Lambda::Permission");
     assert_eq!(
-        sub_text(&s["Condition"]["ArnEquals"]["aws:SourceArn"]),
+        r["ClipBucket"]["DependsOn"], "DetectatronInvokedByClipBucket",
+        "S3 checks the permission when the notification is set"
+    );
+    let p = &permission["Properties"];
+    assert_eq!(p["Principal"], "s3.amazonaws.com");
+    assert_eq!(p["Action"], "lambda:InvokeFunction");
+    assert_eq!(
+        ref_target(&p["FunctionName"]),
+        Some("DetectatronFunction.Alias")
+    );
+    assert_eq!(
+        sub_text(&p["SourceArn"]),
         Some(format!("arn:${{AWS::Partition}}:s3:::{bucket_name}").as_str())
     );
-    assert_eq!(
-        ref_target(&s["Condition"]["StringEquals"]["aws:SourceAccount"]),
-        Some("AWS::AccountId")
-    );
+    assert_eq!(ref_target(&p["SourceAccount"]), Some("AWS::AccountId"));
 
-    let queue = &r["ClipQueue"]["Properties"];
     let f = &r["DetectatronFunction"]["Properties"];
-    let timeout = f["Timeout"].as_u64().expect("detectatron sets its timeout");
-    let visibility = queue["VisibilityTimeout"].as_u64().unwrap();
-    assert!(
-        visibility >= 6 * timeout,
-        "visibility {visibility} < 6 × {timeout}"
-    );
-    assert_eq!(queue["RedrivePolicy"]["maxReceiveCount"], 3);
+    assert!(f.get("Events").is_none(), "no event source mapping to poll");
+    let invoke = &f["EventInvokeConfig"];
     assert_eq!(
-        get_att_of(&queue["RedrivePolicy"]["deadLetterTargetArn"], "Arn"),
+        invoke["MaximumRetryAttempts"].as_u64(),
+        Some(u64::from(failberry_local::clip_queue::MAX_RECEIVES) - 1),
+        "the local stack's stand-in tries as often"
+    );
+    assert_eq!(invoke["MaximumEventAgeInSeconds"], 21600);
+    assert_eq!(invoke["DestinationConfig"]["OnFailure"]["Type"], "SQS");
+    assert_eq!(
+        get_att_of(
+            &invoke["DestinationConfig"]["OnFailure"]["Destination"],
+            "Arn"
+        ),
         Some("ClipDeadLetterQueue")
     );
-    let events: Vec<&Value> = f["Events"].as_mapping().unwrap().values().collect();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0]["Type"], "SQS");
-    assert_eq!(
-        get_att_of(&events[0]["Properties"]["Queue"], "Arn"),
-        Some("ClipQueue")
-    );
-    assert_eq!(
-        events[0]["Properties"]["FunctionResponseTypes"][0],
-        "ReportBatchItemFailures"
+    let dead = &r["ClipDeadLetterQueue"]["Properties"];
+    assert_eq!(dead["MessageRetentionPeriod"], 1_209_600, "14 days");
+    assert!(
+        of_type(&t, "AWS::SQS::Queue").len() == 1,
+        "the dead-letter queue is the only queue"
     );
 }
 

@@ -83,6 +83,9 @@ pub enum Command {
         /// Seconds a clip.
         #[arg(long, default_value_t = 30.0)]
         clip_seconds: f64,
+        /// DetectLabels calls a clip (0 to 1): by default the rate `make bench` measured.
+        #[arg(long, default_value_t = failberry_ctl::cost::MEASURED_CALLS_PER_CLIP, value_parser = parse_calls_per_clip)]
+        calls_per_clip: f64,
         /// Print the bill as a Markdown table (as docs/cost.md shows it).
         #[arg(long, conflicts_with = "json")]
         markdown: bool,
@@ -210,6 +213,14 @@ fn parse_metric(s: &str) -> Result<MetricName, String> {
 
 fn parse_parameter(s: &str) -> Result<(String, String), String> {
     failberry_ctl::cost::conditions::parse_override(s).map_err(|e| e.to_string())
+}
+
+/// A share of clips: a finite number from 0 to 1 (mosaic mode makes at most one call a clip).
+fn parse_calls_per_clip(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("{s:?} is not a number from 0 to 1")),
+    }
 }
 
 fn parse_header(s: &str) -> Result<(String, String), String> {

@@ -59,12 +59,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             parameters,
             clips_per_day,
             clip_seconds,
+            calls_per_clip,
             markdown,
             json,
         } => {
             let home = cost::HomeProfile {
                 clips_per_day,
                 clip_seconds,
+                rekognition_calls_per_clip: calls_per_clip,
                 ..cost::HomeProfile::default()
             };
             let bill = cost::price_files(&template, &ping, &home, &parameters)?;

@@ -1,10 +1,12 @@
-//! The S3 → SQS → Lambda path of the clips on the local stack: the bucket's ObjectCreated
-//! notifications under `incoming/` go to an SQS queue (moto delivers them for real), and this
-//! module polls the queue and invokes the detectatron handler the way Lambda's event source
-//! mapping does: a batch of up to ten messages as one `SqsEvent`, the messages the handler did
-//! not report as failures deleted, the failures left for redelivery until the queue's redrive
-//! policy moves them to its dead-letter queue after `MAX_RECEIVES` receives: nothing is dropped
-//! silently, and nothing is retried forever.
+//! How the clips reach detectatron on the local stack. In AWS the clip bucket invokes the
+//! function asynchronously (Lambda retries a failure twice, then parks the notification in the
+//! dead-letter queue); moto never invokes a function, but it does deliver a bucket's notifications
+//! to SQS for real. So here the bucket's ObjectCreated notifications under `incoming/` go to a
+//! local queue, and this module polls it and hands the handler the very notifications S3 would
+//! send, in batches (`handle_batch`): a message the handler did not report as failed is deleted,
+//! a failure comes back until the redrive policy moves it to the dead-letter queue after
+//! `MAX_RECEIVES` receives — the same three tries as Lambda's asynchronous invocation, and the
+//! same end: nothing is dropped silently, and nothing is retried forever.
 
 use std::time::Duration;
 
@@ -18,7 +20,8 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use failberry_detectatron::handler::INCOMING;
 use failberry_detectatron::{ClipStore, ConfigSource, Detectatron, Labeler};
 
-/// Receives of one message before the redrive policy moves it to the dead-letter queue.
+/// Receives of one message before the redrive policy moves it to the dead-letter queue: the
+/// first try and Lambda's two asynchronous retries (the template's `MaximumRetryAttempts: 2`).
 pub const MAX_RECEIVES: u32 = 3;
 /// How long a received message stays hidden: longer than one analysis takes here, short enough
 /// that a failed clip comes back within seconds.

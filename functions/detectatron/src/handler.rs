@@ -1,7 +1,10 @@
-//! The Lambda handler: an SQS batch of S3 ObjectCreated notifications in, a partial batch
-//! failure response out. Owns reading the notifications (URL-decoded keys, the S3 test event,
-//! the two events of a multipart completion deduplicated), idempotency per ETag, the size cap,
-//! and which failures are retried; the analysis itself is `analysis`'s.
+//! The Lambda handler: S3 invokes it asynchronously with an ObjectCreated notification; a clip
+//! that failed retryably fails the invocation, which Lambda retries twice and then sends to the
+//! on-failure destination (the template's dead-letter queue). The local stack, where moto cannot
+//! invoke a function, hands it the same notifications in SQS batches (`handle_batch`, partial
+//! batch failures). Owns reading the notifications (URL-decoded keys, the S3 test event, the two
+//! events of a multipart completion deduplicated), idempotency per ETag, the size cap, and which
+//! failures are retried; the analysis itself is `analysis`'s.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +31,29 @@ pub struct ClipRef {
 pub enum MessageError {
     #[error("message body is not an S3 notification: {0}")]
     NotS3(String),
+}
+
+/// Why an invocation by S3 failed (and will be retried, then parked). Its type names the
+/// failure in the invocation record the on-failure destination keeps.
+#[derive(Debug, thiserror::Error)]
+pub enum InvocationError {
+    #[error(transparent)]
+    NotS3(#[from] MessageError),
+    #[error("{failed} of the notification's clips failed and will be retried: {first}")]
+    Retry { failed: usize, first: Retryable },
+}
+
+impl From<InvocationError> for lambda_runtime::Diagnostic {
+    fn from(e: InvocationError) -> Self {
+        let error_type = match e {
+            InvocationError::NotS3(_) => "NotAnS3Notification",
+            InvocationError::Retry { .. } => "ClipAnalysisRetryable",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
+        }
+    }
 }
 
 /// An S3 event key (URL-encoded, `+` for a space) as the object's real key.
@@ -84,6 +110,11 @@ struct NamedObject {
 pub fn clip_refs(body: &str) -> Result<Vec<ClipRef>, MessageError> {
     let value: serde_json::Value =
         serde_json::from_str(body).map_err(|e| MessageError::NotS3(e.to_string()))?;
+    clip_refs_in(value)
+}
+
+/// The clips a notification names, already parsed (S3's direct invocation hands it over so).
+pub fn clip_refs_in(value: serde_json::Value) -> Result<Vec<ClipRef>, MessageError> {
     if value.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
         return Ok(vec![]);
     }
@@ -117,7 +148,7 @@ pub enum Outcome {
     Gone,
 }
 
-/// Failures worth another delivery (after a few, the queue's dead-letter queue keeps it).
+/// Failures worth another delivery (after a few, the dead-letter queue keeps the notification).
 #[derive(Debug, thiserror::Error)]
 pub enum Retryable {
     #[error(transparent)]
@@ -143,16 +174,47 @@ impl<S: ClipStore, L: Labeler, C: ConfigSource> Detectatron<S, L, C> {
         }
     }
 
-    /// The runtime's entry point.
+    /// The runtime's entry point: one S3 notification, as S3 invokes the function.
     pub async fn handle(
         &self,
-        event: LambdaEvent<SqsEvent>,
-    ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-        Ok(self.handle_batch(event.payload).await)
+        event: LambdaEvent<serde_json::Value>,
+    ) -> Result<(), InvocationError> {
+        self.handle_notification(event.payload).await.map(|_| ())
     }
 
-    /// Each clip once however many messages name it; a message fails when any clip it names
-    /// failed retryably (or it is not an S3 notification).
+    /// Every clip of one notification; fails when one failed retryably, so that Lambda's
+    /// asynchronous retries run it again (the clips already done are then only re-tagged).
+    pub async fn handle_notification(
+        &self,
+        notification: serde_json::Value,
+    ) -> Result<Vec<(ClipRef, Outcome)>, InvocationError> {
+        let clips = clip_refs_in(notification).inspect_err(|e| {
+            tracing::error!(error = %e, "notification refused");
+        })?;
+        let mut done = Vec::with_capacity(clips.len());
+        let mut failures = Vec::new();
+        for clip in clips {
+            match self.process(&clip).await {
+                Ok(outcome) => {
+                    tracing::info!(bucket = %clip.bucket, key = %clip.key, outcome = ?outcome, "clip done");
+                    done.push((clip, outcome));
+                }
+                Err(e) => {
+                    tracing::warn!(bucket = %clip.bucket, key = %clip.key, error = %e, "clip will be retried");
+                    failures.push(e);
+                }
+            }
+        }
+        let failed = failures.len();
+        match failures.into_iter().next() {
+            None => Ok(done),
+            Some(first) => Err(InvocationError::Retry { failed, first }),
+        }
+    }
+
+    /// The local stack's delivery (see the module's doc): each clip once however many messages
+    /// name it; a message fails when any clip it names failed retryably (or it is not an S3
+    /// notification).
     pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
         let mut clips: BTreeMap<ClipRef, Vec<String>> = BTreeMap::new();
         let mut failed: Vec<String> = Vec::new();
@@ -328,6 +390,17 @@ mod tests {
             refs,
             vec![vec![], vec![door], vec![drive.clone()], vec![drive], vec![]]
         );
+    }
+
+    #[test]
+    fn the_direct_invocation_fixture_names_its_clip() {
+        // The event as S3 invokes the function with it (keys URL-encoded).
+        let event: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/detectatron-s3.json")).unwrap();
+        let refs = clip_refs_in(event).unwrap();
+        let keys: Vec<&str> = refs.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys, ["incoming/pi-1/door/1795777200-front door+1.mp4"]);
+        assert!(clip_refs_in(serde_json::json!({"Records": "no"})).is_err());
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub use analysis::{analyse, find_motion, MotionReport};
 pub use config::{Config, ConfigSource, Mode};
 pub use decision::{decide, Decision};
 pub use demux::ClipError;
-pub use handler::{clip_refs, ClipRef, Detectatron, Outcome};
+pub use handler::{clip_refs, clip_refs_in, ClipRef, Detectatron, InvocationError, Outcome};
 pub use labeler::{Instance, Label, LabelError, LabelRequest, Labeler, RekognitionLabeler};
 pub use mosaic::NormBox;
 pub use result::{result_key, ClipResult, Status, TAG_KEY};

@@ -1,6 +1,5 @@
 use std::sync::Arc;
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use failberry_detectatron::{
     config, Config, ConfigSource, Detectatron, RekognitionLabeler, S3Clips,
 };
@@ -32,8 +31,9 @@ async fn main() -> Result<(), Error> {
     };
     let app = Detectatron::new(S3Clips::new(s3), labeler, source);
     let app = &app;
-    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        app.handle(event).await
-    }))
+    // S3 invokes the function asynchronously with the notification itself.
+    run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move { app.handle(event).await },
+    ))
     .await
 }

@@ -12,7 +12,6 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::sqs::SqsEvent;
 use aws_sdk_rekognition::operation::detect_labels::{DetectLabelsError, DetectLabelsOutput};
 use aws_sdk_rekognition::types::Label as RekLabel;
 use aws_sdk_s3::config::http::HttpResponse;
@@ -26,7 +25,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::primitives::SdkBody;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use failberry_detectatron::{
-    ClipRef, Config, Detectatron, Outcome, RekognitionLabeler, S3Clips, Status,
+    ClipRef, Config, Detectatron, InvocationError, Outcome, RekognitionLabeler, S3Clips, Status,
 };
 use support::{encode, mux_plain, Scene};
 
@@ -190,15 +189,10 @@ fn moving_clip() -> Vec<u8> {
     mux_plain(&encode(Scene::Moving))
 }
 
-/// One SQS message naming the clip, as the event source mapping delivers it.
-fn batch() -> SqsEvent {
-    let s3_event = serde_json::json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": BUCKET}, "object": {"key": KEY, "size": 1}}}]});
-    serde_json::from_value(serde_json::json!({"Records": [{
-        "messageId": "m1", "receiptHandle": "r1", "body": s3_event.to_string(),
-        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
-        "eventSource": "aws:sqs", "awsRegion": "eu-west-1"}]}))
-    .expect("an SQS event")
+/// The notification naming the clip, as S3 invokes the function with it.
+fn notification() -> serde_json::Value {
+    serde_json::json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": BUCKET}, "object": {"key": KEY, "size": 1}}}]})
 }
 
 #[tokio::test]
@@ -215,20 +209,14 @@ async fn s3_slowdown_and_rekognition_throttling_are_retried_through() {
 }
 
 #[tokio::test]
-async fn lasting_s3_5xx_sends_the_message_back_and_writes_nothing() {
+async fn lasting_s3_5xx_fails_the_invocation_and_writes_nothing() {
     let rules = s3_rules(moving_clip(), 10, (500, "InternalError"));
     let rek = labels(0);
     let app = app(s3_client(&rules), &rek);
-    let response = app.handle_batch(batch()).await;
-    let failed: Vec<_> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
-    assert_eq!(
-        failed,
-        ["m1"],
-        "the message goes back to the queue (then the DLQ)"
+    let failed = app.handle_notification(notification()).await;
+    assert!(
+        matches!(failed, Err(InvocationError::Retry { failed: 1, .. })),
+        "the invocation fails: Lambda retries it, then parks it in the DLQ: {failed:?}"
     );
     assert_eq!(rules.get.num_calls(), 3, "the SDK's three attempts");
     assert_eq!(
@@ -241,12 +229,15 @@ async fn lasting_s3_5xx_sends_the_message_back_and_writes_nothing() {
 }
 
 #[tokio::test]
-async fn lasting_rekognition_throttling_sends_the_message_back() {
+async fn lasting_rekognition_throttling_fails_the_invocation() {
     let rules = s3_rules(moving_clip(), 0, (503, "SlowDown"));
     let rek = labels(10);
     let app = app(s3_client(&rules), &rek);
-    let response = app.handle_batch(batch()).await;
-    assert_eq!(response.batch_item_failures.len(), 1);
+    let failed = app.handle_notification(notification()).await;
+    assert!(
+        matches!(failed, Err(InvocationError::Retry { .. })),
+        "{failed:?}"
+    );
     assert_eq!(rek.num_calls(), 3, "the SDK's three attempts");
     assert_eq!(
         rules.put.num_calls(),
@@ -266,8 +257,11 @@ async fn a_corrupt_clip_gets_an_error_result_and_is_kept() {
     let rules = s3_rules(clip, 0, (503, "SlowDown"));
     let rek = labels(0);
     let app = app(s3_client(&rules), &rek);
-    let response = app.handle_batch(batch()).await;
-    assert!(response.batch_item_failures.is_empty(), "never retried");
+    let done = app
+        .handle_notification(notification())
+        .await
+        .expect("never retried");
+    assert_eq!(done[0].1, Outcome::Failed(Status::Error));
     assert_eq!(rules.put.num_calls(), 1, "an error result is written");
     assert_eq!(rules.tag.num_calls(), 1, "and the clip tagged");
     assert_eq!(rek.num_calls(), 0);
@@ -289,8 +283,7 @@ async fn a_missing_clip_is_gone_not_an_error() {
     );
     let rek = labels(0);
     let app = app(s3, &rek);
-    let response = app.handle_batch(batch()).await;
-    assert!(response.batch_item_failures.is_empty());
-    assert_eq!(app.process(&clip_ref()).await.unwrap(), Outcome::Gone);
+    let done = app.handle_notification(notification()).await.unwrap();
+    assert_eq!(done[0].1, Outcome::Gone);
     assert_eq!((rules.put.num_calls(), rules.delete.num_calls()), (0, 0));
 }

@@ -8,7 +8,7 @@ pub mod usage;
 
 use serde::Serialize;
 
-pub use usage::{HomeProfile, Usage};
+pub use usage::{HomeProfile, Usage, MEASURED_CALLS_PER_CLIP};
 
 /// List prices in USD, us-east-1, arm64 where it matters, as published on the AWS pricing pages
 /// (checked for this release; they change rarely, but check again before relying on a cent).

@@ -53,7 +53,8 @@ pub struct HomeProfile {
     pub clip_seconds: f64,
     /// What a home camera records at: 2 Mbit/s is 1080p H.264 at NVR quality.
     pub clip_mbit_per_s: f64,
-    /// DetectLabels calls per clip (mosaic mode: at most one, none when nothing moved).
+    /// DetectLabels calls per clip (mosaic mode: at most one, none when nothing moved):
+    /// [`MEASURED_CALLS_PER_CLIP`] by default.
     pub rekognition_calls_per_clip: f64,
     /// Days a clip stays in S3 (the lifecycle rule's).
     pub clip_retention_days: f64,
@@ -74,7 +75,7 @@ impl Default for HomeProfile {
             clips_per_day: 50.0,
             clip_seconds: 30.0,
             clip_mbit_per_s: 2.0,
-            rekognition_calls_per_clip: 1.0,
+            rekognition_calls_per_clip: MEASURED_CALLS_PER_CLIP,
             clip_retention_days: 7.0,
             myip_interval_secs: 60.0,
             dns_queries: 100_000.0,
@@ -83,6 +84,10 @@ impl Default for HomeProfile {
         }
     }
 }
+
+/// DetectLabels calls per clip as `make bench` measured them (its line "Rekognition calls
+/// (Mosaic)": 0.60 per clip over the test scenes, none for the clips where nothing moved).
+pub const MEASURED_CALLS_PER_CLIP: f64 = 0.60;
 
 const SECONDS_A_MONTH: f64 = 30.0 * 86_400.0;
 const DAYS_A_MONTH: f64 = 30.0;
@@ -102,14 +107,28 @@ fn measured_duration_ms(function: &str) -> Option<f64> {
     }
 }
 
-/// Log bytes a function writes per invocation (the platform's START/END/REPORT lines and its own
-/// JSON lines, EMF lines included).
+/// Log bytes a function's own lines take per invocation (its JSON lines, EMF lines included).
 fn log_bytes_per_invocation(function: &str, ping_targets: usize) -> f64 {
     match function {
-        "PingFunction" => 600.0 + 350.0 * ping_targets as f64,
-        "DetectatronFunction" => 2_000.0,
-        _ => 700.0,
+        "PingFunction" => 150.0 + 350.0 * ping_targets as f64,
+        "DetectatronFunction" => 1_550.0,
+        _ => 250.0,
     }
+}
+
+/// The platform's lines of one invocation (START and REPORT as JSON, END in text format).
+const PLATFORM_LOG_BYTES: f64 = 450.0;
+
+/// Whether Lambda writes its platform lines for `function`: not when its JSON logs filter system
+/// logs at WARN (its own `LoggingConfig`, else the template's `Globals`), since START and REPORT
+/// are INFO (the Lambda Developer Guide, "Log-level filtering").
+fn writes_platform_lines(template: &Value, function: &Value) -> bool {
+    let setting = |key: &str| {
+        function["Properties"]["LoggingConfig"][key]
+            .as_str()
+            .or_else(|| template["Globals"]["Function"]["LoggingConfig"][key].as_str())
+    };
+    !(setting("LogFormat") == Some("JSON") && setting("SystemLogLevel") == Some("WARN"))
 }
 
 /// Metric-months of one series (a target × metric name, or the aggregate) published at `cadence`
@@ -178,7 +197,12 @@ pub fn from_template(
             "ClipsFunction" => clips_a_month * 3.0,
             _ => clips_a_month,
         };
-        log_bytes += invocations * log_bytes_per_invocation(id, targets.len());
+        let platform = if writes_platform_lines(template, resource) {
+            PLATFORM_LOG_BYTES
+        } else {
+            0.0
+        };
+        log_bytes += invocations * (platform + log_bytes_per_invocation(id, targets.len()));
         usage.functions.push(FunctionUsage {
             name,
             memory_mb,
@@ -354,7 +378,7 @@ Resources:
         );
         assert_eq!(u.put_metric_data_requests, 8_640.0, "one call a run");
         assert_eq!((u.alarms, u.health_checks, u.kms_keys), (2, 1, 1));
-        assert_eq!(u.rekognition_images, 1_500.0);
+        assert_eq!(u.rekognition_images, 1_500.0 * MEASURED_CALLS_PER_CLIP);
 
         let emf = PingConfig::parse(br#"{"emit": "emf", "targets": []}"#).unwrap();
         assert_eq!(
@@ -470,5 +494,42 @@ Resources:
             "polls and messages"
         );
         assert!((u.log_storage_gb - u.log_ingest_gb * 7.0 / 30.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn platform_lines_are_counted_unless_system_logs_are_filtered_at_warn() {
+        let ping = PingConfig::parse(br#"{"targets": []}"#).unwrap();
+        let ingested = |globals: &str, own: &str| {
+            let template: Value = serde_norway::from_str(&format!(
+                "Globals: {{ Function: {{ LoggingConfig: {globals} }} }}\nResources:\n  \
+                 DdnsFunction: {{ Type: AWS::Serverless::Function, Properties: {{ LoggingConfig: {own} }} }}\n"
+            ))
+            .unwrap();
+            let u = from_template(&template, &ping, &HomeProfile::default()).unwrap();
+            u.log_ingest_gb * 1e9 / u.functions[0].invocations
+        };
+        let cases = [
+            ("no setting: INFO", "{}", "{}", 700.0),
+            (
+                "JSON at WARN",
+                "{ LogFormat: JSON, SystemLogLevel: WARN }",
+                "{}",
+                250.0,
+            ),
+            ("WARN needs JSON", "{ SystemLogLevel: WARN }", "{}", 700.0),
+            (
+                "the function's own setting wins",
+                "{ LogFormat: JSON, SystemLogLevel: WARN }",
+                "{ SystemLogLevel: INFO }",
+                700.0,
+            ),
+        ];
+        for (name, globals, own, bytes) in cases {
+            assert!(
+                (ingested(globals, own) - bytes).abs() < 1e-6,
+                "{name}: {}",
+                ingested(globals, own)
+            );
+        }
     }
 }
