@@ -91,10 +91,32 @@ impl Folder {
         !hidden && ext.is_some_and(|e| self.config.extensions.contains(&e))
     }
 
-    /// Queues the file unless it is known; returns false once the connector is gone.
+    /// Whether `path`'s directory really is under the root: not reached through a linked
+    /// directory (the file itself is checked by `stat`, and opened with `O_NOFOLLOW`).
+    fn inside_root(&self, path: &Path) -> bool {
+        let parent = path.parent().map(std::fs::canonicalize);
+        match (parent, std::fs::canonicalize(&self.config.path)) {
+            (Some(Ok(parent)), Ok(root)) => parent.starts_with(root),
+            _ => false,
+        }
+    }
+
+    /// Queues the file unless it is known; returns false once the connector is gone. Only a
+    /// regular file inside the root is taken: never a symlink (it could point at the device
+    /// secret), a FIFO or a device.
     async fn offer(&self, ctx: &SourceContext, path: &Path, mark: &mut i64) -> bool {
-        let Ok((size, mtime_ns)) = stat(path) else {
-            return true;
+        let (size, mtime_ns) = match stat(path) {
+            Ok(stat) if self.inside_root(path) => stat,
+            Ok(_) => {
+                tracing::warn!(source = %self.name(), file = %path.display(), "file outside the watched folder skipped");
+                return true;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                tracing::warn!(source = %self.name(), file = %path.display(), "not a regular file, skipped");
+                return true;
+            }
+            // Gone since (a temporary file renamed away).
+            Err(_) => return true,
         };
         let id = folder_job_id(path, size, mtime_ns);
         if ctx.queue.is_known(&id) {
@@ -187,9 +209,14 @@ impl Folder {
             return;
         }
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let watcher = notify::recommended_watcher(move |event| {
-            let _ = tx.send(event);
-        })
+        // Linked directories are not watched (nor walked by the scan): a link to `/etc` must
+        // not make its files look like clips.
+        let watcher = notify::RecommendedWatcher::new(
+            move |event| {
+                let _ = tx.send(event);
+            },
+            notify::Config::default().with_follow_symlinks(false),
+        )
         .and_then(|mut w| {
             w.watch(&self.config.path, RecursiveMode::Recursive)?;
             Ok(w)
@@ -216,7 +243,8 @@ impl Folder {
                 }
             };
             if let Some(path) = finished_path(&event) {
-                if path.is_file() && self.wanted(path) && !self.offer(&ctx, path, &mut mark).await {
+                // Not `is_file()`: it follows links; `offer` looks at the entry itself.
+                if self.wanted(path) && !self.offer(&ctx, path, &mut mark).await {
                     return;
                 }
             }
