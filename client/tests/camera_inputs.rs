@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use failberry::camera::queue::{Job, Queue};
 use failberry::camera::source::folder::Folder;
-use failberry::camera::source::{Source, SourceContext};
+use failberry::camera::source::frigate::Frigate;
+use failberry::camera::source::{NvrError, NvrLimits, Source, SourceContext};
 use failberry::config::{FolderMode, FolderSource};
 use tokio::sync::mpsc;
 
@@ -138,4 +139,197 @@ fn a_clip_replaced_by_a_link_after_it_was_found_is_not_read() {
         ),
         "{read:?}"
     );
+}
+
+/// One request as the hostile NVR read it.
+#[derive(Debug, Clone)]
+struct Call {
+    method: String,
+    /// Path and query, as sent.
+    target: String,
+    body: String,
+}
+
+/// How the hostile NVR answers one request.
+enum Reply {
+    /// Status, headers and a body of known length, at once.
+    Whole(u16, Vec<(&'static str, String)>, Vec<u8>),
+    /// A 200 of `len` bytes, one byte every `every`.
+    Drip { len: usize, every: Duration },
+}
+
+/// An NVR that lies, on 127.0.0.1:0. A fake rather than the fakes of `failberry-local`: there
+/// is no real NVR here, and those answer whole bodies only, where these attacks need an answer
+/// that never ends or trickles. HTTP/1.1 by hand, one request per connection, every request
+/// recorded.
+struct HostileNvr {
+    url: url::Url,
+    calls: Arc<Mutex<Vec<Call>>>,
+}
+
+impl HostileNvr {
+    async fn start(script: impl Fn(&Call) -> Reply + Send + Sync + 'static) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let (seen, script) = (calls.clone(), Arc::new(script));
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve(stream, script.clone(), seen.clone()));
+            }
+        });
+        HostileNvr { url, calls }
+    }
+
+    fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+async fn serve(
+    mut stream: tokio::net::TcpStream,
+    script: Arc<impl Fn(&Call) -> Reply>,
+    seen: Arc<Mutex<Vec<Call>>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = Vec::new();
+    let end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let mut chunk = [0u8; 4096];
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let mut words = head.split_whitespace();
+    let (method, target) = (
+        words.next().unwrap_or_default(),
+        words.next().unwrap_or_default(),
+    );
+    let length: usize = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(0);
+    while buf.len() < end + length {
+        let mut chunk = [0u8; 4096];
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let call = Call {
+        method: method.to_string(),
+        target: target.to_string(),
+        body: String::from_utf8_lossy(&buf[end..]).into_owned(),
+    };
+    let reply = script(&call);
+    seen.lock().unwrap().push(call);
+    match reply {
+        Reply::Whole(status, headers, body) => {
+            let mut head = format!(
+                "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n",
+                body.len()
+            );
+            for (k, v) in headers {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(&body).await;
+        }
+        Reply::Drip { len, every } => {
+            let head =
+                format!("HTTP/1.1 200 OK\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n");
+            let _ = stream.write_all(head.as_bytes()).await;
+            for _ in 0..len {
+                if stream.write_all(b" ").await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(every).await;
+            }
+        }
+    }
+}
+
+fn frigate_at(url: &url::Url, login: bool) -> failberry::config::FrigateSource {
+    failberry::config::FrigateSource {
+        url: url.clone(),
+        login: login.then(|| ("admin".to_string(), "frigate-pass".to_string())),
+        poll: Duration::from_millis(100),
+        retain: false,
+    }
+}
+
+/// Short enough for a test to wait out.
+fn test_limits() -> NvrLimits {
+    NvrLimits {
+        deadline: Duration::from_secs(1),
+        clip_deadline: Duration::from_secs(2),
+    }
+}
+
+#[tokio::test]
+async fn an_nvr_dripping_a_byte_at_a_time_hits_the_deadline_and_says_so() {
+    let (logs, _guard) = Logs::capture();
+    // 10 000 bytes at one per 50 ms: over eight minutes, each byte well within `read_timeout`.
+    let nvr = HostileNvr::start(|_| Reply::Drip {
+        len: 10_000,
+        every: Duration::from_millis(50),
+    })
+    .await;
+    let frigate = Frigate::with_limits(frigate_at(&nvr.url, false), test_limits());
+    let started = std::time::Instant::now();
+    let listed = tokio::time::timeout(Duration::from_secs(5), frigate.events_after(0.0))
+        .await
+        .expect("the request ends at its deadline");
+    assert!(
+        matches!(listed, Err(NvrError::Deadline { .. })),
+        "{listed:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // Run as a source, the deadline is a warning of its own (once, not per poll).
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, _found) = context(dir.path());
+    let task = tokio::spawn(Box::new(frigate).run(ctx));
+    logs.wait_for("NVR request deadline hit").await;
+    task.abort();
+}
+
+#[tokio::test]
+async fn a_login_redirected_to_another_origin_never_gets_the_password_there() {
+    let (logs, _guard) = Logs::capture();
+    let elsewhere = HostileNvr::start(|_| {
+        let cookie = "frigate_token=stolen; Path=/".to_string();
+        Reply::Whole(200, vec![("set-cookie", cookie)], Vec::new())
+    })
+    .await;
+    let to = elsewhere.url.join("/api/login").unwrap().to_string();
+    let nvr = HostileNvr::start(move |call| match call.target.as_str() {
+        "/api/login" => Reply::Whole(307, vec![("location", to.clone())], Vec::new()),
+        _ => Reply::Whole(401, Vec::new(), Vec::new()),
+    })
+    .await;
+    let frigate = Frigate::with_limits(frigate_at(&nvr.url, true), test_limits());
+    let listed = frigate.events_after(0.0).await;
+    assert!(listed.is_err(), "{listed:?}");
+    let calls = nvr.calls();
+    assert_eq!(calls.len(), 1, "only the login, answered 307: {calls:?}");
+    assert_eq!(calls[0].method, "POST");
+    assert!(
+        calls[0].body.contains("frigate-pass"),
+        "the NVR itself got the login"
+    );
+    assert!(
+        elsewhere.calls().is_empty(),
+        "the other origin got {:?}",
+        elsewhere.calls()
+    );
+    logs.wait_for("NVR redirect to another origin not followed")
+        .await;
 }

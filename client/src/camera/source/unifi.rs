@@ -9,7 +9,10 @@
 use serde::Deserialize;
 use url::Url;
 
-use super::{download, now_secs, nvr_http, Reachability, Source, SourceContext, SourceFuture};
+use super::{
+    download, now_secs, nvr_http, NvrError, NvrLimits, Reachability, Source, SourceContext,
+    SourceFuture,
+};
 use crate::camera::queue::{job_id, safe_name, Job, Origin};
 use crate::config::UnifiSource;
 
@@ -64,14 +67,24 @@ pub fn finished(mut recordings: Vec<Recording>) -> Vec<Recording> {
 pub struct UnifiVideo {
     config: UnifiSource,
     http: reqwest::Client,
+    limits: NvrLimits,
 }
 
 impl UnifiVideo {
     pub fn new(config: UnifiSource) -> Self {
+        Self::with_limits(config, NvrLimits::default())
+    }
+
+    pub fn with_limits(config: UnifiSource, limits: NvrLimits) -> Self {
         Self {
+            http: nvr_http(&config.url, &limits),
             config,
-            http: nvr_http(),
+            limits,
         }
+    }
+
+    fn failed(&self, what: &'static str) -> impl Fn(reqwest::Error) -> NvrError {
+        NvrError::http(what, self.limits.deadline)
     }
 
     fn url(&self, path: &str) -> Url {
@@ -85,7 +98,7 @@ impl UnifiVideo {
         url
     }
 
-    pub async fn recordings_since(&self, start_ms: i64) -> Result<Vec<Recording>, String> {
+    pub async fn recordings_since(&self, start_ms: i64) -> Result<Vec<Recording>, NvrError> {
         let mut url = self.url("recording");
         url.query_pairs_mut()
             .append_pair("startTime", &start_ms.to_string())
@@ -96,25 +109,31 @@ impl UnifiVideo {
             .get(url)
             .send()
             .await
-            .map_err(|e| crate::api::error_chain(&e.without_url()))?;
+            .map_err(self.failed("recordings"))?;
         if !answer.status().is_success() {
-            return Err(format!("recordings answered {}", answer.status()));
+            return Err(NvrError::Status {
+                what: "recordings",
+                status: answer.status(),
+            });
         }
-        let listing: Listing = answer.json().await.map_err(|e| e.to_string())?;
+        let listing: Listing = answer.json().await.map_err(self.failed("recordings"))?;
         Ok(listing.data)
     }
 
     /// Locks the recording so the NVR's retention keeps it.
-    pub async fn lock(&self, recording_id: &str) -> Result<Vec<String>, String> {
+    pub async fn lock(&self, recording_id: &str) -> Result<Vec<String>, NvrError> {
         let answer = self
             .http
             .put(self.url(&format!("recording/{recording_id}")))
             .json(&serde_json::json!({ "locked": true }))
             .send()
             .await
-            .map_err(|e| crate::api::error_chain(&e.without_url()))?;
+            .map_err(self.failed("lock"))?;
         if !answer.status().is_success() {
-            return Err(format!("lock answered {}", answer.status()));
+            return Err(NvrError::Status {
+                what: "lock",
+                status: answer.status(),
+            });
         }
         Ok(vec!["unifi-video locked".to_string()])
     }
@@ -132,20 +151,22 @@ impl UnifiVideo {
         ctx: &SourceContext,
         name: &str,
         mark: &mut i64,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, NvrError> {
         for rec in finished(self.recordings_since(*mark - LOOKBACK_MS).await?) {
             let id = job_id(&["unifi-video", self.config.url.as_str(), &rec.id]);
             if ctx.queue.is_known(&id) {
                 continue;
             }
             let dest = ctx.queue.spool_path(&id);
+            let deadline = self.limits.clip_deadline;
             let answer = self
                 .http
                 .get(self.url(&format!("recording/{}/download", rec.id)))
+                .timeout(deadline)
                 .send()
                 .await
-                .map_err(|e| crate::api::error_chain(&e.without_url()))?;
-            download(answer, &dest).await?;
+                .map_err(self.failed("clip"))?;
+            download(answer, &dest, deadline).await?;
             let job = Job::new(
                 id,
                 &rec.camera(),
