@@ -10,7 +10,8 @@ use std::time::Duration;
 use failberry::camera::queue::{Job, Queue};
 use failberry::camera::source::folder::Folder;
 use failberry::camera::source::frigate::Frigate;
-use failberry::camera::source::{NvrError, NvrLimits, Source, SourceContext};
+use failberry::camera::source::unifi::UnifiVideo;
+use failberry::camera::source::{Cap, NvrError, NvrLimits, Source, SourceContext};
 use failberry::config::{FolderMode, FolderSource};
 use tokio::sync::mpsc;
 
@@ -154,6 +155,8 @@ struct Call {
 enum Reply {
     /// Status, headers and a body of known length, at once.
     Whole(u16, Vec<(&'static str, String)>, Vec<u8>),
+    /// A 200 whose body never ends: no length, bytes as fast as the client takes them.
+    Endless,
     /// A 200 of `len` bytes, one byte every `every`.
     Drip { len: usize, every: Duration },
 }
@@ -242,6 +245,12 @@ async fn serve(
             let _ = stream.write_all(head.as_bytes()).await;
             let _ = stream.write_all(&body).await;
         }
+        Reply::Endless => {
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: video/mp4\r\nconnection: close\r\n\r\n";
+            let _ = stream.write_all(head.as_bytes()).await;
+            let chunk = vec![0u8; 64 * 1024];
+            while stream.write_all(&chunk).await.is_ok() {}
+        }
         Reply::Drip { len, every } => {
             let head =
                 format!("HTTP/1.1 200 OK\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n");
@@ -270,6 +279,10 @@ fn test_limits() -> NvrLimits {
     NvrLimits {
         deadline: Duration::from_secs(1),
         clip_deadline: Duration::from_secs(2),
+        list_bytes: 64 << 10,
+        list_count: 1000,
+        clip_bytes: 256 << 10,
+        spool_reserve: 0,
     }
 }
 
@@ -332,4 +345,89 @@ async fn a_login_redirected_to_another_origin_never_gets_the_password_there() {
     );
     logs.wait_for("NVR redirect to another origin not followed")
         .await;
+}
+
+#[tokio::test]
+async fn an_endless_events_list_is_cut_off_at_its_cap() {
+    let (logs, _guard) = Logs::capture();
+    let nvr = HostileNvr::start(|_| Reply::Endless).await;
+    let frigate = Frigate::with_limits(frigate_at(&nvr.url, false), test_limits());
+    let listed = frigate.events_after(0.0).await;
+    assert!(
+        matches!(
+            listed,
+            Err(NvrError::TooLarge {
+                limit: Cap::List,
+                ..
+            })
+        ),
+        "{listed:?}"
+    );
+
+    let unifi = UnifiVideo::with_limits(
+        failberry::config::UnifiSource {
+            url: nvr.url.clone(),
+            api_key: "unifi-key".into(),
+            poll: Duration::from_millis(100),
+            lock: false,
+        },
+        test_limits(),
+    );
+    let listed = unifi.recordings_since(0).await;
+    assert!(
+        matches!(
+            listed,
+            Err(NvrError::TooLarge {
+                limit: Cap::List,
+                ..
+            })
+        ),
+        "{listed:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, _found) = context(dir.path());
+    let task = tokio::spawn(Box::new(frigate).run(ctx));
+    logs.wait_for("NVR answer over its cap").await;
+    task.abort();
+}
+
+#[tokio::test]
+async fn an_endless_clip_stops_at_the_cap_and_leaves_no_clip() {
+    let (logs, _guard) = Logs::capture();
+    let now = failberry_proto::clock::unix_secs(std::time::SystemTime::now()) as f64;
+    let events = serde_json::json!([{
+        "id": "1764000000.5-abc123", "camera": "front", "label": "person",
+        "start_time": now - 30.0, "end_time": now - 5.0, "has_clip": true,
+    }]);
+    let nvr = HostileNvr::start(move |call| {
+        if call.target.starts_with("/api/events?") {
+            Reply::Whole(200, Vec::new(), serde_json::to_vec(&events).unwrap())
+        } else {
+            Reply::Endless
+        }
+    })
+    .await;
+    let frigate = Frigate::with_limits(frigate_at(&nvr.url, false), test_limits());
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, mut found) = context(dir.path());
+    let task = tokio::spawn(Box::new(frigate).run(ctx));
+    logs.wait_for("clip over the largest a host may upload, skipped")
+        .await;
+    // Several polls later: not fetched again, never handed on, nothing left in the spool.
+    assert!(next_job(&mut found, Duration::from_millis(500))
+        .await
+        .is_none());
+    task.abort();
+    let clips = nvr
+        .calls()
+        .iter()
+        .filter(|c| c.target.ends_with("/clip.mp4"))
+        .count();
+    assert_eq!(clips, 1);
+    let spooled: Vec<_> = std::fs::read_dir(dir.path().join("spool"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(spooled.is_empty(), "{spooled:?}");
 }

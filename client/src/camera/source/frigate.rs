@@ -13,8 +13,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    download, now_secs, nvr_http, NvrError, NvrLimits, Reachability, Source, SourceContext,
-    SourceFuture,
+    at_most, fetch_clip, now_secs, nvr_http, read_json, NvrError, NvrLimits, Reachability, Source,
+    SourceContext, SourceFuture,
 };
 use crate::camera::queue::{job_id, Job, Origin};
 use crate::config::FrigateSource;
@@ -149,7 +149,13 @@ impl Frigate {
                 status: answer.status(),
             });
         }
-        answer.json().await.map_err(self.failed("events"))
+        read_json(
+            answer,
+            "events",
+            self.limits.list_bytes,
+            self.limits.deadline,
+        )
+        .await
     }
 
     /// Sets the sub label (label and score) and, when asked, retains the event.
@@ -200,7 +206,16 @@ impl Frigate {
         name: &str,
         mark: &mut f64,
     ) -> Result<bool, NvrError> {
-        let events = finished(self.events_after(*mark - LOOKBACK_SECS).await?);
+        let listed = finished(self.events_after(*mark - LOOKBACK_SECS).await?);
+        let (events, left) = at_most(listed, self.limits.list_count);
+        if left > 0 {
+            tracing::warn!(
+                source = name,
+                kept = events.len(),
+                left,
+                "NVR list over its count cap, the rest next poll"
+            );
+        }
         for event in events {
             let id = job_id(&["frigate", self.config.url.as_str(), &event.id]);
             if ctx.queue.is_known(&id) {
@@ -215,8 +230,6 @@ impl Frigate {
                         .timeout(deadline)
                 })
                 .await?;
-            let size = download(answer, &dest, deadline).await?;
-            tracing::debug!(event = %event.id, size, "frigate clip downloaded");
             let job = Job::new(
                 id,
                 &crate::camera::queue::safe_name(&event.camera),
@@ -229,7 +242,8 @@ impl Frigate {
                 },
                 now_secs(),
             );
-            if !ctx.found(job).await {
+            let fetched = fetch_clip(ctx, name, &job, answer, &self.limits).await?;
+            if fetched && !ctx.found(job).await {
                 return Ok(false);
             }
             if event.start_time > *mark {

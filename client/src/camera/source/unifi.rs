@@ -10,8 +10,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    download, now_secs, nvr_http, NvrError, NvrLimits, Reachability, Source, SourceContext,
-    SourceFuture,
+    at_most, fetch_clip, now_secs, nvr_http, read_json, NvrError, NvrLimits, Reachability, Source,
+    SourceContext, SourceFuture,
 };
 use crate::camera::queue::{job_id, safe_name, Job, Origin};
 use crate::config::UnifiSource;
@@ -116,7 +116,13 @@ impl UnifiVideo {
                 status: answer.status(),
             });
         }
-        let listing: Listing = answer.json().await.map_err(self.failed("recordings"))?;
+        let listing: Listing = read_json(
+            answer,
+            "recordings",
+            self.limits.list_bytes,
+            self.limits.deadline,
+        )
+        .await?;
         Ok(listing.data)
     }
 
@@ -152,7 +158,17 @@ impl UnifiVideo {
         name: &str,
         mark: &mut i64,
     ) -> Result<bool, NvrError> {
-        for rec in finished(self.recordings_since(*mark - LOOKBACK_MS).await?) {
+        let listed = finished(self.recordings_since(*mark - LOOKBACK_MS).await?);
+        let (recordings, left) = at_most(listed, self.limits.list_count);
+        if left > 0 {
+            tracing::warn!(
+                source = name,
+                kept = recordings.len(),
+                left,
+                "NVR list over its count cap, the rest next poll"
+            );
+        }
+        for rec in recordings {
             let id = job_id(&["unifi-video", self.config.url.as_str(), &rec.id]);
             if ctx.queue.is_known(&id) {
                 continue;
@@ -166,7 +182,6 @@ impl UnifiVideo {
                 .send()
                 .await
                 .map_err(self.failed("clip"))?;
-            download(answer, &dest, deadline).await?;
             let job = Job::new(
                 id,
                 &rec.camera(),
@@ -179,7 +194,8 @@ impl UnifiVideo {
                 },
                 now_secs(),
             );
-            if !ctx.found(job).await {
+            let fetched = fetch_clip(ctx, name, &job, answer, &self.limits).await?;
+            if fetched && !ctx.found(job).await {
                 return Ok(false);
             }
             if rec.start_time > *mark {
