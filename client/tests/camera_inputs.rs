@@ -431,3 +431,47 @@ async fn an_endless_clip_stops_at_the_cap_and_leaves_no_clip() {
         .collect();
     assert!(spooled.is_empty(), "{spooled:?}");
 }
+
+#[tokio::test]
+async fn hostile_event_ids_never_reach_other_paths_of_the_nvr() {
+    let (logs, _guard) = Logs::capture();
+    let now = failberry_proto::clock::unix_secs(std::time::SystemTime::now()) as f64;
+    let hostile = "../../../api/evil?x=1#frag";
+    let events = serde_json::json!([
+        {"id": hostile, "camera": "front", "label": "person",
+         "start_time": now - 40.0, "end_time": now - 35.0, "has_clip": true},
+        {"id": "1764000000.5-abc123", "camera": "front", "label": "person",
+         "start_time": now - 30.0, "end_time": now - 5.0, "has_clip": true},
+    ]);
+    let nvr = HostileNvr::start(move |call| {
+        if call.target.starts_with("/api/events?") {
+            Reply::Whole(200, Vec::new(), serde_json::to_vec(&events).unwrap())
+        } else {
+            Reply::Whole(200, Vec::new(), vec![7u8; 1000])
+        }
+    })
+    .await;
+    let frigate = Frigate::with_limits(frigate_at(&nvr.url, false), test_limits());
+    // A mark on a stored job's id goes into a URL too.
+    let marked = frigate.mark(hostile, "person", 0.9).await;
+    assert!(matches!(marked, Err(NvrError::BadId { .. })), "{marked:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, mut found) = context(dir.path());
+    let task = tokio::spawn(Box::new(frigate).run(ctx));
+    let job = next_job(&mut found, Duration::from_secs(5))
+        .await
+        .expect("the plain event is taken");
+    assert_eq!(job.name, "1764000000.5-abc123.mp4");
+    logs.wait_for("NVR id not a plain path segment, skipped")
+        .await;
+    task.abort();
+    let targets: Vec<String> = nvr.calls().into_iter().map(|c| c.target).collect();
+    assert!(
+        targets
+            .iter()
+            .all(|t| t.starts_with("/api/events?")
+                || t == "/api/events/1764000000.5-abc123/clip.mp4"),
+        "{targets:?}"
+    );
+}

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    at_most, fetch_clip, now_secs, nvr_http, read_json, NvrError, NvrLimits, Reachability, Source,
-    SourceContext, SourceFuture,
+    at_most, checked_id, fetch_clip, now_secs, nvr_http, plain_segment, read_json, refuse_id,
+    NvrError, NvrLimits, Reachability, Source, SourceContext, SourceFuture,
 };
 use crate::camera::queue::{job_id, Job, Origin};
 use crate::config::FrigateSource;
@@ -165,6 +165,7 @@ impl Frigate {
         label: &str,
         score: f32,
     ) -> Result<Vec<String>, NvrError> {
+        let event_id = checked_id(event_id)?;
         let mut marks = Vec::new();
         let url = self.url(&format!("/api/events/{event_id}/sub_label"));
         let body = serde_json::json!({ "subLabel": label, "subLabelScore": score });
@@ -222,14 +223,6 @@ impl Frigate {
                 continue;
             }
             let dest = ctx.queue.spool_path(&id);
-            let url = self.url(&format!("/api/events/{}/clip.mp4", event.id));
-            let deadline = self.limits.clip_deadline;
-            let answer = self
-                .send("clip", |s| {
-                    s.request(reqwest::Method::GET, url.clone())
-                        .timeout(deadline)
-                })
-                .await?;
             let job = Job::new(
                 id,
                 &crate::camera::queue::safe_name(&event.camera),
@@ -242,6 +235,18 @@ impl Frigate {
                 },
                 now_secs(),
             );
+            if !plain_segment(&event.id) {
+                refuse_id(ctx, name, &job, &event.id);
+                continue;
+            }
+            let url = self.url(&format!("/api/events/{}/clip.mp4", event.id));
+            let deadline = self.limits.clip_deadline;
+            let answer = self
+                .send("clip", |s| {
+                    s.request(reqwest::Method::GET, url.clone())
+                        .timeout(deadline)
+                })
+                .await?;
             let fetched = fetch_clip(ctx, name, &job, answer, &self.limits).await?;
             if fetched && !ctx.found(job).await {
                 return Ok(false);

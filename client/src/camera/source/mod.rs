@@ -68,6 +68,10 @@ pub enum NvrError {
         cap: u64,
         limit: Cap,
     },
+    /// An event or recording id that is not one plain path segment: refused before it is put
+    /// in a URL, where `../../api/x?y#z` would reach other paths with the NVR's credentials.
+    #[error("id {id:?} is not a plain path segment ([A-Za-z0-9._-])")]
+    BadId { id: String },
     #[error("login answered without a frigate_token cookie")]
     NoToken,
     #[error("spool {}: {source}", path.display())]
@@ -128,6 +132,35 @@ impl Reachability {
             }
         }
     }
+}
+
+/// Whether an NVR's id can go into a URL path as one segment: `[A-Za-z0-9._-]+`, and not `.`
+/// or `..` (which are made of those but climb the path).
+pub fn plain_segment(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 256
+        && id != "."
+        && id != ".."
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// `id` if it is a plain path segment, else `BadId`.
+pub fn checked_id(id: &str) -> Result<&str, NvrError> {
+    if plain_segment(id) {
+        Ok(id)
+    } else {
+        Err(NvrError::BadId { id: id.to_string() })
+    }
+}
+
+/// Records a listed item whose id is refused as failed (so it is logged once, not every poll).
+pub fn refuse_id(ctx: &SourceContext, source: &str, job: &Job, id: &str) {
+    tracing::warn!(source, id = ?id, "NVR id not a plain path segment, skipped");
+    let _ = ctx
+        .queue
+        .fail(job, &NvrError::BadId { id: id.to_string() }.to_string());
 }
 
 /// Which cap an NVR's answer went over.
@@ -450,6 +483,31 @@ mod tests {
         ];
         for (name, free, want) in cases {
             assert_eq!(clip_cap(2 * GIB, free, reserve), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn only_plain_segments_go_into_urls() {
+        let long = "a".repeat(257);
+        let cases = [
+            ("frigate id", "1764000000.5-abc123", true),
+            ("unifi id", "5c1a2b3c4d5e6f7a8b9c0d1e", true),
+            ("underscore", "a_b", true),
+            ("traversal", "../../../api/evil?x=1#frag", false),
+            ("dot dot", "..", false),
+            ("dot", ".", false),
+            ("slash", "a/b", false),
+            ("percent", "a%2Fb", false),
+            ("query", "a?x=1", false),
+            ("fragment", "a#b", false),
+            ("space", "a b", false),
+            ("newline", "a\nb", false),
+            ("not ascii", "caméra", false),
+            ("empty", "", false),
+            ("too long", long.as_str(), false),
+        ];
+        for (name, id, want) in cases {
+            assert_eq!(plain_segment(id), want, "{name}");
         }
     }
 

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    at_most, fetch_clip, now_secs, nvr_http, read_json, NvrError, NvrLimits, Reachability, Source,
-    SourceContext, SourceFuture,
+    at_most, checked_id, fetch_clip, now_secs, nvr_http, plain_segment, read_json, refuse_id,
+    NvrError, NvrLimits, Reachability, Source, SourceContext, SourceFuture,
 };
 use crate::camera::queue::{job_id, safe_name, Job, Origin};
 use crate::config::UnifiSource;
@@ -128,6 +128,7 @@ impl UnifiVideo {
 
     /// Locks the recording so the NVR's retention keeps it.
     pub async fn lock(&self, recording_id: &str) -> Result<Vec<String>, NvrError> {
+        let recording_id = checked_id(recording_id)?;
         let answer = self
             .http
             .put(self.url(&format!("recording/{recording_id}")))
@@ -174,14 +175,6 @@ impl UnifiVideo {
                 continue;
             }
             let dest = ctx.queue.spool_path(&id);
-            let deadline = self.limits.clip_deadline;
-            let answer = self
-                .http
-                .get(self.url(&format!("recording/{}/download", rec.id)))
-                .timeout(deadline)
-                .send()
-                .await
-                .map_err(self.failed("clip"))?;
             let job = Job::new(
                 id,
                 &rec.camera(),
@@ -194,6 +187,18 @@ impl UnifiVideo {
                 },
                 now_secs(),
             );
+            if !plain_segment(&rec.id) {
+                refuse_id(ctx, name, &job, &rec.id);
+                continue;
+            }
+            let deadline = self.limits.clip_deadline;
+            let answer = self
+                .http
+                .get(self.url(&format!("recording/{}/download", rec.id)))
+                .timeout(deadline)
+                .send()
+                .await
+                .map_err(self.failed("clip"))?;
             let fetched = fetch_clip(ctx, name, &job, answer, &self.limits).await?;
             if fetched && !ctx.found(job).await {
                 return Ok(false);
