@@ -475,3 +475,44 @@ async fn hostile_event_ids_never_reach_other_paths_of_the_nvr() {
         "{targets:?}"
     );
 }
+
+#[tokio::test]
+async fn odd_file_names_are_escaped_in_the_log_and_non_utf8_ones_logged_once() {
+    use std::os::unix::ffi::OsStrExt;
+    let (logs, _guard) = Logs::capture();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("nvr");
+    std::fs::create_dir_all(root.join("front")).unwrap();
+    let (task, mut found) = watch_folder(&root, &dir.path().join("queue"), &logs).await;
+
+    let forged = "a\nINFO forged line\u{1b}[2J.mp4";
+    std::fs::write(root.join("front").join(forged), "clip").unwrap();
+    let job = next_job(&mut found, Duration::from_secs(5))
+        .await
+        .expect("the oddly named clip is found");
+    assert!(job.name.ends_with(".mp4"), "{}", job.name);
+
+    let not_utf8 = root
+        .join("front")
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9.mp4"));
+    std::fs::write(&not_utf8, "one").unwrap();
+    std::fs::write(&not_utf8, "two").unwrap();
+    std::fs::write(root.join("front/real.mp4"), "clip").unwrap();
+    let job = next_job(&mut found, Duration::from_secs(5))
+        .await
+        .expect("the real clip is found");
+    assert_eq!(job.name, "real.mp4");
+    task.abort();
+
+    let text = logs.text();
+    assert!(
+        !text.lines().any(|l| l.starts_with("INFO forged")),
+        "a name wrote its own log line:\n{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "a raw terminal escape:\n{text}");
+    assert_eq!(
+        text.matches("file name not UTF-8, skipped").count(),
+        1,
+        "{text}"
+    );
+}

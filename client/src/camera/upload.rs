@@ -98,13 +98,14 @@ pub fn open_clip(path: &Path) -> std::io::Result<std::fs::File> {
     Ok(file)
 }
 
+/// The error of an unreadable clip; the path in Debug form, as it reaches the log.
 fn unreadable(path: &Path, e: std::io::Error) -> UploadError {
     if e.kind() == std::io::ErrorKind::NotFound {
-        UploadError::Permanent(format!("{}: the clip is gone", path.display()))
+        UploadError::Permanent(format!("{path:?}: the clip is gone"))
     } else if e.kind() == std::io::ErrorKind::InvalidInput {
-        UploadError::Permanent(format!("{}: {e}", path.display()))
+        UploadError::Permanent(format!("{path:?}: {e}"))
     } else {
-        UploadError::Transient(format!("{}: {e}", path.display()))
+        UploadError::Transient(format!("{path:?}: {e}"))
     }
 }
 

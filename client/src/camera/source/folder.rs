@@ -4,8 +4,9 @@
 //! held still for `stable`. Either way a scan at start picks up what was finished while the
 //! connector was down (clips newer than the source's mark, less an hour). Files are only read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
@@ -23,11 +24,16 @@ const BACKFILL_SECS: i64 = 3600;
 
 pub struct Folder {
     config: FolderSource,
+    /// Files skipped for a name that is not UTF-8, each logged once (a scan sees them again).
+    not_utf8: Mutex<HashSet<PathBuf>>,
 }
 
 impl Folder {
     pub fn new(config: FolderSource) -> Self {
-        Self { config }
+        Self {
+            config,
+            not_utf8: Mutex::default(),
+        }
     }
 }
 
@@ -80,15 +86,22 @@ fn finished_path(event: &notify::Event) -> Option<&PathBuf> {
 
 impl Folder {
     fn wanted(&self, path: &Path) -> bool {
+        let Some(name) = path.file_name() else {
+            return false;
+        };
+        let Some(name) = name.to_str() else {
+            // Clip names become S3 keys and log fields: UTF-8 only, but not silently.
+            let mut logged = self.not_utf8.lock().unwrap_or_else(|e| e.into_inner());
+            if logged.insert(path.to_path_buf()) {
+                tracing::warn!(source = %self.name(), file = ?path, "file name not UTF-8, skipped");
+            }
+            return false;
+        };
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
-        let hidden = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_none_or(|n| n.starts_with('.'));
-        !hidden && ext.is_some_and(|e| self.config.extensions.contains(&e))
+        !name.starts_with('.') && ext.is_some_and(|e| self.config.extensions.contains(&e))
     }
 
     /// Whether `path`'s directory really is under the root: not reached through a linked
@@ -108,11 +121,11 @@ impl Folder {
         let (size, mtime_ns) = match stat(path) {
             Ok(stat) if self.inside_root(path) => stat,
             Ok(_) => {
-                tracing::warn!(source = %self.name(), file = %path.display(), "file outside the watched folder skipped");
+                tracing::warn!(source = %self.name(), file = ?path, "file outside the watched folder skipped");
                 return true;
             }
             Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
-                tracing::warn!(source = %self.name(), file = %path.display(), "not a regular file, skipped");
+                tracing::warn!(source = %self.name(), file = ?path, "not a regular file, skipped");
                 return true;
             }
             // Gone since (a temporary file renamed away).

@@ -27,7 +27,8 @@ pub struct SourceContext {
 impl SourceContext {
     /// Hands a new job to the connector; false once the connector has stopped.
     pub async fn found(&self, job: Job) -> bool {
-        tracing::info!(camera = %job.camera, name = %job.name, source = %job.path.display(), "clip found");
+        // `?`: a file's name may hold newlines or terminal escapes; Debug escapes them.
+        tracing::info!(camera = %job.camera, name = %job.name, source = ?job.path, "clip found");
         self.jobs.send(job).await.is_ok()
     }
 }
