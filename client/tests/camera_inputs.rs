@@ -516,3 +516,61 @@ async fn odd_file_names_are_escaped_in_the_log_and_non_utf8_ones_logged_once() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn files_in_directories_made_several_levels_deep_at_once_are_all_found() {
+    let (logs, _guard) = Logs::capture();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("nvr");
+    std::fs::create_dir_all(&root).unwrap();
+    let (task, mut found) = watch_folder(&root, &dir.path().join("queue"), &logs).await;
+
+    // As an NVR does at midnight: `front/2026/12/07` in one go, the first clips right after,
+    // before inotify can watch the new directories.
+    let deep = root.join("front/2026/12/07");
+    std::fs::create_dir_all(&deep).unwrap();
+    for (at, name) in [
+        (&deep, "a.mp4"),
+        (&deep, "b.mp4"),
+        (&deep.parent().unwrap().to_path_buf(), "c.mp4"),
+        (&root.join("front/2026"), "d.mp4"),
+    ] {
+        std::fs::write(at.join(name), name).unwrap();
+    }
+    let mut names = std::collections::BTreeSet::new();
+    while names.len() < 4 {
+        match next_job(&mut found, Duration::from_secs(5)).await {
+            Some(job) => names.insert(job.name),
+            None => break,
+        };
+    }
+    task.abort();
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        ["a.mp4", "b.mp4", "c.mp4", "d.mp4"]
+    );
+}
+
+#[tokio::test]
+async fn a_directory_moved_in_with_its_clips_is_scanned_once() {
+    let (logs, _guard) = Logs::capture();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("nvr");
+    std::fs::create_dir_all(&root).unwrap();
+    let (task, mut found) = watch_folder(&root, &dir.path().join("queue"), &logs).await;
+
+    let staged = dir.path().join("front");
+    std::fs::create_dir_all(staged.join("2026/12")).unwrap();
+    std::fs::write(staged.join("2026/12/a.mp4"), "a").unwrap();
+    std::fs::write(staged.join("2026/b.mp4"), "b").unwrap();
+    std::fs::rename(&staged, root.join("front")).unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    while names.len() < 2 {
+        match next_job(&mut found, Duration::from_secs(5)).await {
+            Some(job) => names.insert(job.name),
+            None => break,
+        };
+    }
+    task.abort();
+    assert_eq!(names.into_iter().collect::<Vec<_>>(), ["a.mp4", "b.mp4"]);
+}

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
@@ -82,6 +82,21 @@ fn finished_path(event: &notify::Event) -> Option<&PathBuf> {
         EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => event.paths.get(1),
         _ => None,
     }
+}
+
+/// A directory the event brought into the folder (made, or moved in with what it holds).
+/// inotify watches it only from the moment `notify` adds it, after handing out this event:
+/// files written into it before that (`mkdir -p a/b/c` and clips right after) give no events.
+fn new_directory(event: &notify::Event) -> Option<&PathBuf> {
+    let path = match event.kind {
+        EventKind::Create(CreateKind::Folder) => event.paths.first(),
+        EventKind::Modify(ModifyKind::Name(RenameMode::To)) => event.paths.first(),
+        EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => event.paths.get(1),
+        _ => None,
+    }?;
+    // Not `is_dir()`: a linked directory is not walked.
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    meta.is_dir().then_some(path)
 }
 
 impl Folder {
@@ -160,9 +175,9 @@ impl Folder {
         ctx.found(job).await
     }
 
-    /// Every wanted file under the root with its (size, mtime ns).
-    fn scan(&self) -> Vec<(PathBuf, (u64, u64))> {
-        walkdir::WalkDir::new(&self.config.path)
+    /// Every wanted file under `under` (the root or a new directory) with its (size, mtime ns).
+    fn scan(&self, under: &Path) -> Vec<(PathBuf, (u64, u64))> {
+        walkdir::WalkDir::new(under)
             .follow_links(false)
             .into_iter()
             .filter_map(Result::ok)
@@ -171,8 +186,9 @@ impl Folder {
             .collect()
     }
 
-    /// Scans until stopped (`forever`) or until every recent file was offered once stable.
-    async fn poll(&self, ctx: &SourceContext, mark: &mut i64, forever: bool) -> bool {
+    /// Scans `under` until stopped (`forever`) or until every recent file was offered once
+    /// stable.
+    async fn poll(&self, ctx: &SourceContext, under: &Path, mark: &mut i64, forever: bool) -> bool {
         let mut seen: HashMap<PathBuf, (u64, u64, Instant)> = HashMap::new();
         // The start-up scan gives files still being written a little time; their CLOSE_WRITE
         // will come anyway.
@@ -186,7 +202,7 @@ impl Folder {
             let now = Instant::now();
             let since = *mark - BACKFILL_SECS;
             let mut pending = 0;
-            for (path, current) in self.scan() {
+            for (path, current) in self.scan(under) {
                 if i64::try_from(current.1 / 1_000_000_000).unwrap_or(i64::MAX) < since {
                     continue;
                 }
@@ -218,7 +234,7 @@ impl Folder {
             .unwrap_or_else(|| failberry_proto::clock::unix_secs(std::time::SystemTime::now()));
         if self.config.mode == FolderMode::Poll {
             tracing::info!(source = %name, "watching by polling");
-            self.poll(&ctx, &mut mark, true).await;
+            self.poll(&ctx, &self.config.path, &mut mark, true).await;
             return;
         }
         let (tx, mut rx) = mpsc::unbounded_channel();
@@ -238,13 +254,13 @@ impl Folder {
             Ok(w) => w,
             Err(e) => {
                 tracing::warn!(source = %name, error = %e, "inotify unavailable, polling instead");
-                self.poll(&ctx, &mut mark, true).await;
+                self.poll(&ctx, &self.config.path, &mut mark, true).await;
                 return;
             }
         };
         tracing::info!(source = %name, "watching with inotify");
         // Events queue up meanwhile: nothing finished during the scan is missed.
-        if !self.poll(&ctx, &mut mark, false).await {
+        if !self.poll(&ctx, &self.config.path, &mut mark, false).await {
             return;
         }
         while let Some(event) = rx.recv().await {
@@ -255,6 +271,14 @@ impl Folder {
                     continue;
                 }
             };
+            if let Some(dir) = new_directory(&event) {
+                // Once, as at start (events meanwhile queue up); the connector drops a job
+                // found twice.
+                tracing::debug!(source = %name, dir = ?dir, "new directory, rescanned");
+                if !self.poll(&ctx, dir, &mut mark, false).await {
+                    return;
+                }
+            }
             if let Some(path) = finished_path(&event) {
                 // Not `is_file()`: it follows links; `offer` looks at the entry itself.
                 if self.wanted(path) && !self.offer(&ctx, path, &mut mark).await {
