@@ -96,13 +96,18 @@ impl Marker {
                 Origin::Folder => Ok(Vec::new()),
                 Origin::Frigate { url, event_id } => {
                     match self.frigate.iter().find(|f| f.base().as_str() == url) {
-                        Some(f) => f.mark(event_id, &label, score).await,
+                        Some(f) => f
+                            .mark(event_id, &label, score)
+                            .await
+                            .map_err(|e| e.to_string()),
                         None => Err(format!("no [[camera.frigate]] at {url} any more")),
                     }
                 }
                 Origin::UnifiVideo { url, recording_id } => {
                     match self.unifi.iter().find(|u| u.base().as_str() == url) {
-                        Some(u) if u.locks() => u.lock(recording_id).await,
+                        Some(u) if u.locks() => {
+                            u.lock(recording_id).await.map_err(|e| e.to_string())
+                        }
                         Some(_) => Ok(Vec::new()),
                         None => Err(format!("no [[camera.unifi_video]] at {url} any more")),
                     }

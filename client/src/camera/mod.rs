@@ -122,7 +122,7 @@ pub async fn watch(
                     j.path == job.path && !matches!(j.stage, Stage::Stored { .. })
                 });
                 if pending_same_file {
-                    info!(path = %job.path.display(), "file changed while queued, its job reads it again");
+                    info!(path = ?job.path, "file changed while queued, its job reads it again");
                 } else if !jobs.contains_key(&job.id) {
                     if let Err(e) = queue.save(&job) {
                         warn!(error = %e, "queue write failed, clip not queued");

@@ -59,9 +59,13 @@ fn refused_with(e: &ApiError) -> Option<ErrorCode> {
     }
 }
 
-/// Size and modification time of a file, in nanoseconds.
+/// Size and modification time of a regular file, in nanoseconds. A symlink is not followed: it
+/// is `InvalidInput`, like a directory or a FIFO (see `open_clip`).
 pub fn stat(path: &Path) -> std::io::Result<(u64, u64)> {
-    let meta = std::fs::metadata(path)?;
+    let meta = std::fs::symlink_metadata(path)?;
+    if !meta.file_type().is_file() {
+        return Err(not_regular());
+    }
     let mtime_ns = u64::try_from(meta.mtime())
         .unwrap_or(0)
         .saturating_mul(1_000_000_000)
@@ -69,11 +73,39 @@ pub fn stat(path: &Path) -> std::io::Result<(u64, u64)> {
     Ok((meta.len(), mtime_ns))
 }
 
+fn not_regular() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        "not a regular file (symlinks are never followed)",
+    )
+}
+
+/// Opens a clip for reading without following a symlink: a link planted in a watched folder
+/// (`x.mp4 → /etc/failberry/config.toml`) must never upload what it points at, even if it
+/// replaced the file after it was found. `O_NONBLOCK` so a FIFO put there cannot hang the open;
+/// it changes nothing for a regular file.
+pub fn open_clip(path: &Path) -> std::io::Result<std::fs::File> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let file = match rustix::fs::open(path, flags, Mode::empty()) {
+        Ok(fd) => std::fs::File::from(fd),
+        Err(rustix::io::Errno::LOOP) => return Err(not_regular()),
+        Err(e) => return Err(e.into()),
+    };
+    if !file.metadata()?.file_type().is_file() {
+        return Err(not_regular());
+    }
+    Ok(file)
+}
+
+/// The error of an unreadable clip; the path in Debug form, as it reaches the log.
 fn unreadable(path: &Path, e: std::io::Error) -> UploadError {
     if e.kind() == std::io::ErrorKind::NotFound {
-        UploadError::Permanent(format!("{}: the clip is gone", path.display()))
+        UploadError::Permanent(format!("{path:?}: the clip is gone"))
+    } else if e.kind() == std::io::ErrorKind::InvalidInput {
+        UploadError::Permanent(format!("{path:?}: {e}"))
     } else {
-        UploadError::Transient(format!("{}: {e}", path.display()))
+        UploadError::Transient(format!("{path:?}: {e}"))
     }
 }
 
@@ -81,7 +113,7 @@ fn unreadable(path: &Path, e: std::io::Error) -> UploadError {
 /// before it means the file is still being written (or was replaced): `Changed`.
 pub fn fingerprint(path: &Path) -> Result<Fingerprint, UploadError> {
     let (size, mtime_ns) = stat(path).map_err(|e| unreadable(path, e))?;
-    let file = std::fs::File::open(path).map_err(|e| unreadable(path, e))?;
+    let file = open_clip(path).map_err(|e| unreadable(path, e))?;
     let hashes = hash_clip(file, size).map_err(|e| unreadable(path, e))?;
     let after = stat(path).map_err(|e| unreadable(path, e))?;
     if after != (size, mtime_ns) || hashes.read != size {
@@ -428,8 +460,8 @@ impl Uploader {
         offset: u64,
         len: u64,
     ) -> Result<(), PutError> {
-        let mut file = tokio::fs::File::open(path)
-            .await
+        let mut file = open_clip(path)
+            .map(tokio::fs::File::from_std)
             .map_err(|e| PutError::File(e.to_string()))?;
         file.seek(SeekFrom::Start(offset))
             .await

@@ -4,11 +4,12 @@
 //! held still for `stable`. Either way a scan at start picks up what was finished while the
 //! connector was down (clips newer than the source's mark, less an hour). Files are only read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
@@ -23,11 +24,16 @@ const BACKFILL_SECS: i64 = 3600;
 
 pub struct Folder {
     config: FolderSource,
+    /// Files skipped for a name that is not UTF-8, each logged once (a scan sees them again).
+    not_utf8: Mutex<HashSet<PathBuf>>,
 }
 
 impl Folder {
     pub fn new(config: FolderSource) -> Self {
-        Self { config }
+        Self {
+            config,
+            not_utf8: Mutex::default(),
+        }
     }
 }
 
@@ -78,23 +84,67 @@ fn finished_path(event: &notify::Event) -> Option<&PathBuf> {
     }
 }
 
+/// A directory the event brought into the folder (made, or moved in with what it holds).
+/// inotify watches it only from the moment `notify` adds it, after handing out this event:
+/// files written into it before that (`mkdir -p a/b/c` and clips right after) give no events.
+fn new_directory(event: &notify::Event) -> Option<&PathBuf> {
+    let path = match event.kind {
+        EventKind::Create(CreateKind::Folder) => event.paths.first(),
+        EventKind::Modify(ModifyKind::Name(RenameMode::To)) => event.paths.first(),
+        EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => event.paths.get(1),
+        _ => None,
+    }?;
+    // Not `is_dir()`: a linked directory is not walked.
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    meta.is_dir().then_some(path)
+}
+
 impl Folder {
     fn wanted(&self, path: &Path) -> bool {
+        let Some(name) = path.file_name() else {
+            return false;
+        };
+        let Some(name) = name.to_str() else {
+            // Clip names become S3 keys and log fields: UTF-8 only, but not silently.
+            let mut logged = self.not_utf8.lock().unwrap_or_else(|e| e.into_inner());
+            if logged.insert(path.to_path_buf()) {
+                tracing::warn!(source = %self.name(), file = ?path, "file name not UTF-8, skipped");
+            }
+            return false;
+        };
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
-        let hidden = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_none_or(|n| n.starts_with('.'));
-        !hidden && ext.is_some_and(|e| self.config.extensions.contains(&e))
+        !name.starts_with('.') && ext.is_some_and(|e| self.config.extensions.contains(&e))
     }
 
-    /// Queues the file unless it is known; returns false once the connector is gone.
+    /// Whether `path`'s directory really is under the root: not reached through a linked
+    /// directory (the file itself is checked by `stat`, and opened with `O_NOFOLLOW`).
+    fn inside_root(&self, path: &Path) -> bool {
+        let parent = path.parent().map(std::fs::canonicalize);
+        match (parent, std::fs::canonicalize(&self.config.path)) {
+            (Some(Ok(parent)), Ok(root)) => parent.starts_with(root),
+            _ => false,
+        }
+    }
+
+    /// Queues the file unless it is known; returns false once the connector is gone. Only a
+    /// regular file inside the root is taken: never a symlink (it could point at the device
+    /// secret), a FIFO or a device.
     async fn offer(&self, ctx: &SourceContext, path: &Path, mark: &mut i64) -> bool {
-        let Ok((size, mtime_ns)) = stat(path) else {
-            return true;
+        let (size, mtime_ns) = match stat(path) {
+            Ok(stat) if self.inside_root(path) => stat,
+            Ok(_) => {
+                tracing::warn!(source = %self.name(), file = ?path, "file outside the watched folder skipped");
+                return true;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                tracing::warn!(source = %self.name(), file = ?path, "not a regular file, skipped");
+                return true;
+            }
+            // Gone since (a temporary file renamed away).
+            Err(_) => return true,
         };
         let id = folder_job_id(path, size, mtime_ns);
         if ctx.queue.is_known(&id) {
@@ -125,9 +175,9 @@ impl Folder {
         ctx.found(job).await
     }
 
-    /// Every wanted file under the root with its (size, mtime ns).
-    fn scan(&self) -> Vec<(PathBuf, (u64, u64))> {
-        walkdir::WalkDir::new(&self.config.path)
+    /// Every wanted file under `under` (the root or a new directory) with its (size, mtime ns).
+    fn scan(&self, under: &Path) -> Vec<(PathBuf, (u64, u64))> {
+        walkdir::WalkDir::new(under)
             .follow_links(false)
             .into_iter()
             .filter_map(Result::ok)
@@ -136,8 +186,9 @@ impl Folder {
             .collect()
     }
 
-    /// Scans until stopped (`forever`) or until every recent file was offered once stable.
-    async fn poll(&self, ctx: &SourceContext, mark: &mut i64, forever: bool) -> bool {
+    /// Scans `under` until stopped (`forever`) or until every recent file was offered once
+    /// stable.
+    async fn poll(&self, ctx: &SourceContext, under: &Path, mark: &mut i64, forever: bool) -> bool {
         let mut seen: HashMap<PathBuf, (u64, u64, Instant)> = HashMap::new();
         // The start-up scan gives files still being written a little time; their CLOSE_WRITE
         // will come anyway.
@@ -151,7 +202,7 @@ impl Folder {
             let now = Instant::now();
             let since = *mark - BACKFILL_SECS;
             let mut pending = 0;
-            for (path, current) in self.scan() {
+            for (path, current) in self.scan(under) {
                 if i64::try_from(current.1 / 1_000_000_000).unwrap_or(i64::MAX) < since {
                     continue;
                 }
@@ -183,13 +234,18 @@ impl Folder {
             .unwrap_or_else(|| failberry_proto::clock::unix_secs(std::time::SystemTime::now()));
         if self.config.mode == FolderMode::Poll {
             tracing::info!(source = %name, "watching by polling");
-            self.poll(&ctx, &mut mark, true).await;
+            self.poll(&ctx, &self.config.path, &mut mark, true).await;
             return;
         }
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let watcher = notify::recommended_watcher(move |event| {
-            let _ = tx.send(event);
-        })
+        // Linked directories are not watched (nor walked by the scan): a link to `/etc` must
+        // not make its files look like clips.
+        let watcher = notify::RecommendedWatcher::new(
+            move |event| {
+                let _ = tx.send(event);
+            },
+            notify::Config::default().with_follow_symlinks(false),
+        )
         .and_then(|mut w| {
             w.watch(&self.config.path, RecursiveMode::Recursive)?;
             Ok(w)
@@ -198,13 +254,13 @@ impl Folder {
             Ok(w) => w,
             Err(e) => {
                 tracing::warn!(source = %name, error = %e, "inotify unavailable, polling instead");
-                self.poll(&ctx, &mut mark, true).await;
+                self.poll(&ctx, &self.config.path, &mut mark, true).await;
                 return;
             }
         };
         tracing::info!(source = %name, "watching with inotify");
         // Events queue up meanwhile: nothing finished during the scan is missed.
-        if !self.poll(&ctx, &mut mark, false).await {
+        if !self.poll(&ctx, &self.config.path, &mut mark, false).await {
             return;
         }
         while let Some(event) = rx.recv().await {
@@ -215,8 +271,17 @@ impl Folder {
                     continue;
                 }
             };
+            if let Some(dir) = new_directory(&event) {
+                // Once, as at start (events meanwhile queue up); the connector drops a job
+                // found twice.
+                tracing::debug!(source = %name, dir = ?dir, "new directory, rescanned");
+                if !self.poll(&ctx, dir, &mut mark, false).await {
+                    return;
+                }
+            }
             if let Some(path) = finished_path(&event) {
-                if path.is_file() && self.wanted(path) && !self.offer(&ctx, path, &mut mark).await {
+                // Not `is_file()`: it follows links; `offer` looks at the entry itself.
+                if self.wanted(path) && !self.offer(&ctx, path, &mut mark).await {
                     return;
                 }
             }

@@ -12,7 +12,10 @@ use std::sync::Mutex;
 use serde::Deserialize;
 use url::Url;
 
-use super::{download, now_secs, nvr_http, Reachability, Source, SourceContext, SourceFuture};
+use super::{
+    at_most, checked_id, fetch_clip, now_secs, nvr_http, plain_segment, read_json, refuse_id,
+    NvrError, NvrLimits, Reachability, Source, SourceContext, SourceFuture,
+};
 use crate::camera::queue::{job_id, Job, Origin};
 use crate::config::FrigateSource;
 
@@ -43,16 +46,26 @@ pub fn finished(mut events: Vec<Event>) -> Vec<Event> {
 pub struct Frigate {
     config: FrigateSource,
     http: reqwest::Client,
+    limits: NvrLimits,
     token: Mutex<Option<String>>,
 }
 
 impl Frigate {
     pub fn new(config: FrigateSource) -> Self {
+        Self::with_limits(config, NvrLimits::default())
+    }
+
+    pub fn with_limits(config: FrigateSource, limits: NvrLimits) -> Self {
         Self {
+            http: nvr_http(&config.url, &limits),
             config,
-            http: nvr_http(),
+            limits,
             token: Mutex::new(None),
         }
+    }
+
+    fn failed(&self, what: &'static str) -> impl Fn(reqwest::Error) -> NvrError {
+        NvrError::http(what, self.limits.deadline)
     }
 
     fn url(&self, path: &str) -> Url {
@@ -64,7 +77,7 @@ impl Frigate {
         url
     }
 
-    async fn login(&self) -> Result<(), String> {
+    async fn login(&self) -> Result<(), NvrError> {
         let Some((user, password)) = &self.config.login else {
             return Ok(());
         };
@@ -74,9 +87,12 @@ impl Frigate {
             .json(&serde_json::json!({ "user": user, "password": password }))
             .send()
             .await
-            .map_err(|e| crate::api::error_chain(&e))?;
+            .map_err(self.failed("login"))?;
         if !answer.status().is_success() {
-            return Err(format!("login answered {}", answer.status()));
+            return Err(NvrError::Status {
+                what: "login",
+                status: answer.status(),
+            });
         }
         let token = answer
             .headers()
@@ -85,7 +101,7 @@ impl Frigate {
             .filter_map(|v| v.to_str().ok())
             .find_map(|c| c.strip_prefix("frigate_token="))
             .map(|c| c.split(';').next().unwrap_or_default().to_string())
-            .ok_or("login answered without a frigate_token cookie")?;
+            .ok_or(NvrError::NoToken)?;
         *self.token.lock().expect("not poisoned") = Some(token);
         Ok(())
     }
@@ -103,26 +119,21 @@ impl Frigate {
     /// Sends a request built by `make`, logging in first (or again after a 401).
     async fn send(
         &self,
+        what: &'static str,
         make: impl Fn(&Self) -> reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, String> {
+    ) -> Result<reqwest::Response, NvrError> {
         if self.config.login.is_some() && self.token.lock().expect("not poisoned").is_none() {
             self.login().await?;
         }
-        let answer = make(self)
-            .send()
-            .await
-            .map_err(|e| crate::api::error_chain(&e))?;
+        let answer = make(self).send().await.map_err(self.failed(what))?;
         if answer.status() == reqwest::StatusCode::UNAUTHORIZED && self.config.login.is_some() {
             self.login().await?;
-            return make(self)
-                .send()
-                .await
-                .map_err(|e| crate::api::error_chain(&e));
+            return make(self).send().await.map_err(self.failed(what));
         }
         Ok(answer)
     }
 
-    pub async fn events_after(&self, after: f64) -> Result<Vec<Event>, String> {
+    pub async fn events_after(&self, after: f64) -> Result<Vec<Event>, NvrError> {
         let mut url = self.url("/api/events");
         url.query_pairs_mut()
             .append_pair("has_clip", "1")
@@ -130,12 +141,21 @@ impl Frigate {
             .append_pair("after", &format!("{after:.3}"))
             .append_pair("limit", "100");
         let answer = self
-            .send(|s| s.request(reqwest::Method::GET, url.clone()))
+            .send("events", |s| s.request(reqwest::Method::GET, url.clone()))
             .await?;
         if !answer.status().is_success() {
-            return Err(format!("events answered {}", answer.status()));
+            return Err(NvrError::Status {
+                what: "events",
+                status: answer.status(),
+            });
         }
-        answer.json().await.map_err(|e| e.to_string())
+        read_json(
+            answer,
+            "events",
+            self.limits.list_bytes,
+            self.limits.deadline,
+        )
+        .await
     }
 
     /// Sets the sub label (label and score) and, when asked, retains the event.
@@ -144,24 +164,33 @@ impl Frigate {
         event_id: &str,
         label: &str,
         score: f32,
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, NvrError> {
+        let event_id = checked_id(event_id)?;
         let mut marks = Vec::new();
         let url = self.url(&format!("/api/events/{event_id}/sub_label"));
         let body = serde_json::json!({ "subLabel": label, "subLabelScore": score });
         let answer = self
-            .send(|s| s.request(reqwest::Method::POST, url.clone()).json(&body))
+            .send("sub_label", |s| {
+                s.request(reqwest::Method::POST, url.clone()).json(&body)
+            })
             .await?;
         if !answer.status().is_success() {
-            return Err(format!("sub_label answered {}", answer.status()));
+            return Err(NvrError::Status {
+                what: "sub_label",
+                status: answer.status(),
+            });
         }
         marks.push(format!("frigate sub_label {label:?} ({score:.2})"));
         if self.config.retain {
             let url = self.url(&format!("/api/events/{event_id}/retain"));
             let answer = self
-                .send(|s| s.request(reqwest::Method::POST, url.clone()))
+                .send("retain", |s| s.request(reqwest::Method::POST, url.clone()))
                 .await?;
             if !answer.status().is_success() {
-                return Err(format!("retain answered {}", answer.status()));
+                return Err(NvrError::Status {
+                    what: "retain",
+                    status: answer.status(),
+                });
             }
             marks.push("frigate retain".to_string());
         }
@@ -177,20 +206,23 @@ impl Frigate {
         ctx: &SourceContext,
         name: &str,
         mark: &mut f64,
-    ) -> Result<bool, String> {
-        let events = finished(self.events_after(*mark - LOOKBACK_SECS).await?);
+    ) -> Result<bool, NvrError> {
+        let listed = finished(self.events_after(*mark - LOOKBACK_SECS).await?);
+        let (events, left) = at_most(listed, self.limits.list_count);
+        if left > 0 {
+            tracing::warn!(
+                source = name,
+                kept = events.len(),
+                left,
+                "NVR list over its count cap, the rest next poll"
+            );
+        }
         for event in events {
             let id = job_id(&["frigate", self.config.url.as_str(), &event.id]);
             if ctx.queue.is_known(&id) {
                 continue;
             }
             let dest = ctx.queue.spool_path(&id);
-            let url = self.url(&format!("/api/events/{}/clip.mp4", event.id));
-            let answer = self
-                .send(|s| s.request(reqwest::Method::GET, url.clone()))
-                .await?;
-            let size = download(answer, &dest).await?;
-            tracing::debug!(event = %event.id, size, "frigate clip downloaded");
             let job = Job::new(
                 id,
                 &crate::camera::queue::safe_name(&event.camera),
@@ -203,7 +235,20 @@ impl Frigate {
                 },
                 now_secs(),
             );
-            if !ctx.found(job).await {
+            if !plain_segment(&event.id) {
+                refuse_id(ctx, name, &job, &event.id);
+                continue;
+            }
+            let url = self.url(&format!("/api/events/{}/clip.mp4", event.id));
+            let deadline = self.limits.clip_deadline;
+            let answer = self
+                .send("clip", |s| {
+                    s.request(reqwest::Method::GET, url.clone())
+                        .timeout(deadline)
+                })
+                .await?;
+            let fetched = fetch_clip(ctx, name, &job, answer, &self.limits).await?;
+            if fetched && !ctx.found(job).await {
                 return Ok(false);
             }
             if event.start_time > *mark {

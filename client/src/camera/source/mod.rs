@@ -2,6 +2,7 @@
 //! finished clips and hands them to the queue as `Job`s (downloading them into the spool first
 //! when the NVR serves them over HTTP); it never uploads, never marks, never touches the NVR's
 //! files. Several run at once, each in its own task; a failing one logs and keeps trying.
+//! What an NVR may send (deadlines, caps, redirects, ids) is `nvr`'s.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,7 +13,13 @@ use super::queue::{Job, Queue};
 
 pub mod folder;
 pub mod frigate;
+mod nvr;
 pub mod unifi;
+
+pub use nvr::{
+    at_most, checked_id, clip_cap, fetch_clip, nvr_http, plain_segment, read_capped, read_json,
+    refuse_id, same_origin, Cap, NvrError, NvrLimits,
+};
 
 /// What a source gets to work with: the queue (to skip known clips, keep its "last seen" mark
 /// and spool downloads) and the channel new jobs go to.
@@ -25,7 +32,8 @@ pub struct SourceContext {
 impl SourceContext {
     /// Hands a new job to the connector; false once the connector has stopped.
     pub async fn found(&self, job: Job) -> bool {
-        tracing::info!(camera = %job.camera, name = %job.name, source = %job.path.display(), "clip found");
+        // `?`: a file's name may hold newlines or terminal escapes; Debug escapes them.
+        tracing::info!(camera = %job.camera, name = %job.name, source = ?job.path, "clip found");
         self.jobs.send(job).await.is_ok()
     }
 }
@@ -48,7 +56,7 @@ pub struct Reachability {
 
 impl Reachability {
     /// Notes one poll's outcome; `false` when the source should stop (the connector is gone).
-    pub fn note(&mut self, source: &str, what: &str, polled: Result<bool, String>) -> bool {
+    pub fn note(&mut self, source: &str, what: &str, polled: Result<bool, NvrError>) -> bool {
         match polled {
             Ok(going) => {
                 if going && std::mem::take(&mut self.failing) {
@@ -58,55 +66,12 @@ impl Reachability {
             }
             Err(e) => {
                 if !std::mem::replace(&mut self.failing, true) {
-                    tracing::warn!(source, error = %e, "{what} unreachable");
+                    tracing::warn!(source, nvr = what, error = %e, "{}", e.event());
                 }
                 true
             }
         }
     }
-}
-
-/// Writes an answer's body into `dest` (through `dest.part`, renamed when complete), streamed.
-pub async fn download(
-    mut answer: reqwest::Response,
-    dest: &std::path::Path,
-) -> Result<u64, String> {
-    use tokio::io::AsyncWriteExt;
-    if !answer.status().is_success() {
-        return Err(format!("answered {}", answer.status()));
-    }
-    let part = dest.with_extension("part");
-    let mut file = tokio::fs::File::create(&part)
-        .await
-        .map_err(|e| format!("{}: {e}", part.display()))?;
-    let mut size = 0u64;
-    while let Some(chunk) = answer
-        .chunk()
-        .await
-        .map_err(|e| crate::api::error_chain(&e))?
-    {
-        size += chunk.len() as u64;
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| format!("{}: {e}", part.display()))?;
-    }
-    file.sync_all()
-        .await
-        .map_err(|e| format!("{}: {e}", part.display()))?;
-    tokio::fs::rename(&part, dest)
-        .await
-        .map_err(|e| format!("{}: {e}", dest.display()))?;
-    Ok(size)
-}
-
-/// The HTTP client the NVR sources and marks share.
-pub fn nvr_http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(concat!("failberry/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .read_timeout(std::time::Duration::from_secs(60))
-        .build()
-        .expect("a client without custom TLS always builds")
 }
 
 pub fn now_secs() -> i64 {
@@ -115,18 +80,28 @@ pub fn now_secs() -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     /// Each poll's outcome: whether the source keeps going, and whether the NVR counts as
     /// unreachable after it (the warning is logged on the step into it, the info on the step out).
     #[test]
     fn reachability_follows_the_polls() {
-        let polls: [(Result<bool, String>, bool, bool); 6] = [
+        let refused = || NvrError::Http {
+            what: "events",
+            detail: "connection refused".into(),
+        };
+        let drip = || NvrError::Deadline {
+            what: "events",
+            deadline: Duration::from_secs(30),
+        };
+        let polls: [(Result<bool, NvrError>, bool, bool); 6] = [
             (Ok(true), true, false),
-            (Err("connection refused".into()), true, true),
-            (Err("connection refused".into()), true, true),
+            (Err(refused()), true, true),
+            (Err(refused()), true, true),
             (Ok(true), true, false),
-            (Err("timed out".into()), true, true),
+            (Err(drip()), true, true),
             (Ok(false), false, true),
         ];
         let mut reachability = Reachability::default();

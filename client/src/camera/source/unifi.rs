@@ -9,7 +9,10 @@
 use serde::Deserialize;
 use url::Url;
 
-use super::{download, now_secs, nvr_http, Reachability, Source, SourceContext, SourceFuture};
+use super::{
+    at_most, checked_id, fetch_clip, now_secs, nvr_http, plain_segment, read_json, refuse_id,
+    NvrError, NvrLimits, Reachability, Source, SourceContext, SourceFuture,
+};
 use crate::camera::queue::{job_id, safe_name, Job, Origin};
 use crate::config::UnifiSource;
 
@@ -64,14 +67,24 @@ pub fn finished(mut recordings: Vec<Recording>) -> Vec<Recording> {
 pub struct UnifiVideo {
     config: UnifiSource,
     http: reqwest::Client,
+    limits: NvrLimits,
 }
 
 impl UnifiVideo {
     pub fn new(config: UnifiSource) -> Self {
+        Self::with_limits(config, NvrLimits::default())
+    }
+
+    pub fn with_limits(config: UnifiSource, limits: NvrLimits) -> Self {
         Self {
+            http: nvr_http(&config.url, &limits),
             config,
-            http: nvr_http(),
+            limits,
         }
+    }
+
+    fn failed(&self, what: &'static str) -> impl Fn(reqwest::Error) -> NvrError {
+        NvrError::http(what, self.limits.deadline)
     }
 
     fn url(&self, path: &str) -> Url {
@@ -85,7 +98,7 @@ impl UnifiVideo {
         url
     }
 
-    pub async fn recordings_since(&self, start_ms: i64) -> Result<Vec<Recording>, String> {
+    pub async fn recordings_since(&self, start_ms: i64) -> Result<Vec<Recording>, NvrError> {
         let mut url = self.url("recording");
         url.query_pairs_mut()
             .append_pair("startTime", &start_ms.to_string())
@@ -96,25 +109,38 @@ impl UnifiVideo {
             .get(url)
             .send()
             .await
-            .map_err(|e| crate::api::error_chain(&e.without_url()))?;
+            .map_err(self.failed("recordings"))?;
         if !answer.status().is_success() {
-            return Err(format!("recordings answered {}", answer.status()));
+            return Err(NvrError::Status {
+                what: "recordings",
+                status: answer.status(),
+            });
         }
-        let listing: Listing = answer.json().await.map_err(|e| e.to_string())?;
+        let listing: Listing = read_json(
+            answer,
+            "recordings",
+            self.limits.list_bytes,
+            self.limits.deadline,
+        )
+        .await?;
         Ok(listing.data)
     }
 
     /// Locks the recording so the NVR's retention keeps it.
-    pub async fn lock(&self, recording_id: &str) -> Result<Vec<String>, String> {
+    pub async fn lock(&self, recording_id: &str) -> Result<Vec<String>, NvrError> {
+        let recording_id = checked_id(recording_id)?;
         let answer = self
             .http
             .put(self.url(&format!("recording/{recording_id}")))
             .json(&serde_json::json!({ "locked": true }))
             .send()
             .await
-            .map_err(|e| crate::api::error_chain(&e.without_url()))?;
+            .map_err(self.failed("lock"))?;
         if !answer.status().is_success() {
-            return Err(format!("lock answered {}", answer.status()));
+            return Err(NvrError::Status {
+                what: "lock",
+                status: answer.status(),
+            });
         }
         Ok(vec!["unifi-video locked".to_string()])
     }
@@ -132,20 +158,23 @@ impl UnifiVideo {
         ctx: &SourceContext,
         name: &str,
         mark: &mut i64,
-    ) -> Result<bool, String> {
-        for rec in finished(self.recordings_since(*mark - LOOKBACK_MS).await?) {
+    ) -> Result<bool, NvrError> {
+        let listed = finished(self.recordings_since(*mark - LOOKBACK_MS).await?);
+        let (recordings, left) = at_most(listed, self.limits.list_count);
+        if left > 0 {
+            tracing::warn!(
+                source = name,
+                kept = recordings.len(),
+                left,
+                "NVR list over its count cap, the rest next poll"
+            );
+        }
+        for rec in recordings {
             let id = job_id(&["unifi-video", self.config.url.as_str(), &rec.id]);
             if ctx.queue.is_known(&id) {
                 continue;
             }
             let dest = ctx.queue.spool_path(&id);
-            let answer = self
-                .http
-                .get(self.url(&format!("recording/{}/download", rec.id)))
-                .send()
-                .await
-                .map_err(|e| crate::api::error_chain(&e.without_url()))?;
-            download(answer, &dest).await?;
             let job = Job::new(
                 id,
                 &rec.camera(),
@@ -158,7 +187,20 @@ impl UnifiVideo {
                 },
                 now_secs(),
             );
-            if !ctx.found(job).await {
+            if !plain_segment(&rec.id) {
+                refuse_id(ctx, name, &job, &rec.id);
+                continue;
+            }
+            let deadline = self.limits.clip_deadline;
+            let answer = self
+                .http
+                .get(self.url(&format!("recording/{}/download", rec.id)))
+                .timeout(deadline)
+                .send()
+                .await
+                .map_err(self.failed("clip"))?;
+            let fetched = fetch_clip(ctx, name, &job, answer, &self.limits).await?;
+            if fetched && !ctx.found(job).await {
                 return Ok(false);
             }
             if rec.start_time > *mark {
