@@ -113,7 +113,7 @@ deb-arm64: $(CARGO_DEB) $(VENV)/.deb-installed
 		--cargo-build zigbuild --no-strip -o $(DEB_DIR)
 
 deb-test: deb
-	FAILBERRY_DEB="$$(ls $(DEB_DIR)/failberry_*.deb | tr '\n' ' ')" $(CARGO) test -p failberry --test package -- --nocapture
+	FAILBERRY_DEB="$$(ls $(DEB_DIR)/failberry_*.deb | tr '\n' ' ')" $(CARGO) test -p failberry --test package -- --ignored --nocapture
 
 # `sam build` of infra/template.yaml: cargo-lambda (and zig, to link for the other CPU) from the
 # .venv build each function's release `bootstrap` into .aws-sam/build, no Docker.

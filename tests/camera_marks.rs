@@ -9,10 +9,12 @@
 //! detectatron itself is tested on its own (and by the demo); here only the connector's reading
 //! of a result matters.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use failberry_local::fake_nvr::{FakeFrigate, FakeUnifiVideo, FrigateEvent, UnifiRecording};
 use failberry_local::seed::HostSeed;
+use failberry_proto::clips::result::{ClipResult, Decision, Mode, Percent, Status};
 use failberry_tests::camera::{clip_bytes, config, drop_clip, stored_clips, until, Connector};
 use failberry_tests::Stack;
 
@@ -59,17 +61,30 @@ async fn fake_unifi(clip: Vec<u8>) -> FakeUnifiVideo {
     unifi
 }
 
+/// A scripted analysis result, in the type detectatron writes.
 fn result_doc(key: &str, interesting: bool) -> serde_json::Value {
     let matched = if interesting {
-        serde_json::json!({"Person": 97.0})
+        BTreeMap::from([("Person".to_string(), Percent(97.0))])
     } else {
-        serde_json::json!({})
+        BTreeMap::new()
     };
-    serde_json::json!({
-        "key": key, "interesting": interesting,
-        "reason": if interesting { "Person 97% over motion" } else { "only noise: Tree" },
-        "decision": {"interesting": interesting, "reason": "scripted", "matched": matched, "noise": {}}
-    })
+    let mut r = ClipResult::failed(Status::Analysed, String::new(), Mode::Mosaic);
+    r.error = None;
+    r.key = key.into();
+    r.interesting = interesting;
+    r.reason = if interesting {
+        "Person 97% over motion"
+    } else {
+        "only noise: Tree"
+    }
+    .into();
+    r.decision = Some(Decision {
+        interesting,
+        reason: "scripted".into(),
+        matched,
+        noise: BTreeMap::new(),
+    });
+    serde_json::to_value(r).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

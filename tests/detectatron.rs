@@ -14,10 +14,11 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_s3::primitives::ByteStream;
 use failberry_detectatron::{
-    result_key, ClipResult, Config, Detectatron, Label, LabelError, LabelRequest, Labeler,
-    RekognitionLabeler, S3Clips, Status, TAG_KEY,
+    result_key, ClipRef, ClipResult, Config, Detectatron, Label, LabelError, LabelRequest, Labeler,
+    Outcome, RekognitionLabeler, S3Clips, Status, TAG_KEY,
 };
 use failberry_local::{clip_queue, emulator};
+use failberry_proto::clips::result::Percent;
 use failberry_tests::moto_url;
 
 /// A 320x240 clip of a white box crossing a test card, 4 s at 10 fps, libx264.
@@ -147,7 +148,7 @@ async fn a_clip_put_under_incoming_is_analysed_from_the_queue_once() {
         .iter()
         .find(|l| l.name == "Mobile Phone")
         .expect("the canned label");
-    assert!(phone.best_confidence > 90.0, "{phone:?}");
+    assert!(phone.best_confidence > Percent(90.0), "{phone:?}");
     assert!(!r.interesting, "{}", r.reason);
     assert_eq!(w.tag(key).await.as_deref(), Some("false"));
     assert!(w.result("elsewhere/not-a-clip.mp4").await.is_none());
@@ -182,6 +183,33 @@ async fn a_clip_put_under_incoming_is_analysed_from_the_queue_once() {
         .await
         .unwrap();
     assert!(left.messages().is_empty(), "handled messages were deleted");
+}
+
+/// An object under `incoming/` that is not in a clip key's shape (put by hand, no time) is not
+/// analysed: it gets an error result naming the fault, the `false` tag, and no labelling call.
+#[tokio::test]
+async fn an_object_that_is_not_a_clip_key_gets_an_error_result() {
+    let w = world().await;
+    let labeler = Counting::new(false);
+    let app = w.app(labeler.clone());
+    let key = "incoming/pi-1/door/front.mp4";
+    w.put(key, &w.clip).await;
+    let outcome = app
+        .process(&ClipRef {
+            bucket: w.bucket.clone(),
+            key: key.into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::Failed(Status::Error));
+    let r = w.result(key).await.expect("a result document");
+    assert_eq!(r.status, Status::Error);
+    assert_eq!(
+        r.error.as_deref(),
+        Some("not a clip key: no time in the key")
+    );
+    assert_eq!(w.tag(key).await.as_deref(), Some("false"));
+    assert_eq!(labeler.calls(), 0);
 }
 
 /// Counts calls and answers nothing, or fails retryably. A fake because the emulator's

@@ -48,8 +48,8 @@ pub enum LogFormat {
     Json,
 }
 
-// `camera watch` and `watchdog` will join as further variants, each with its own args struct and
-// module exposing `run(&Config, shutdown)`.
+// One variant per subcommand, each with its own args struct; `lib::run` hands each to its module
+// (`ddns`, `health`, `camera`, `watchdog`), which runs until shutdown (or until done).
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Publish this Pi's wireless address under its DNS name.

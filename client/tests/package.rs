@@ -3,8 +3,10 @@
 //! their modes, a static binary (no ELF interpreter), a default config that `failberry config
 //! check` accepts, and units that `systemd-analyze verify` accepts without a word.
 //!
-//! `FAILBERRY_DEB` names the package(s) to inspect, separated by spaces (`make deb-test` sets
-//! it); without it the test says so and checks nothing.
+//! `FAILBERRY_DEB` names the package(s) to inspect, separated by spaces. Building a package is a
+//! static release build under cargo-deb (minutes), too dear for every `cargo test`, so the test
+//! is ignored there, reported as such instead of passing with nothing checked; `make deb-test`
+//! builds the package and runs it with `--ignored`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -176,13 +178,10 @@ fn verify_units(root: &Path, scratch: &Path) {
 }
 
 #[test]
+#[ignore = "needs a built package: `make deb-test` builds one and runs this"]
 fn built_packages_have_what_the_pi_needs() {
-    let Ok(debs) = std::env::var("FAILBERRY_DEB") else {
-        eprintln!(
-            "SKIPPED: FAILBERRY_DEB is not set; `make deb-test` builds the package and inspects it"
-        );
-        return;
-    };
+    let debs = std::env::var("FAILBERRY_DEB")
+        .expect("FAILBERRY_DEB names the .deb files to inspect (`make deb-test` sets it)");
     for deb in debs.split_whitespace() {
         inspect(Path::new(deb));
     }

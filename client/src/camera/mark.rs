@@ -1,13 +1,13 @@
 //! Telling the NVR what matters once a clip's analysis result is in: the verdict read from the
-//! result document (pure, table-tested), Frigate's sub label and retain and Unifi Video's lock for
+//! result document (`failberry_proto::clips::result`, the type detectatron writes; pure,
+//! table-tested), Frigate's sub label and retain and Unifi Video's lock for
 //! the interesting clips of those sources, and the `on_result` hook for any other NVR, which gets
 //! every result JSON on stdin. A failed mark is logged, never retried forever, never fatal.
 
-use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::Duration;
 
-use serde::Deserialize;
+use failberry_proto::clips::result::ClipResult;
 use tokio::io::AsyncWriteExt;
 
 use super::queue::{Job, Origin};
@@ -26,31 +26,15 @@ pub struct Verdict {
     pub label: Option<(String, f32)>,
 }
 
-#[derive(Deserialize)]
-struct ResultDoc {
-    #[serde(default)]
-    interesting: bool,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    decision: Option<DecisionDoc>,
-}
-
-#[derive(Deserialize)]
-struct DecisionDoc {
-    #[serde(default)]
-    matched: BTreeMap<String, f32>,
-}
-
-/// Reads the verdict of a result document; confidences in percent (Rekognition's) become 0-1.
-pub fn verdict(result: &[u8]) -> Result<Verdict, String> {
-    let doc: ResultDoc = serde_json::from_slice(result).map_err(|e| e.to_string())?;
-    let label = doc.decision.and_then(|d| {
-        d.matched
-            .into_iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(name, c)| (name, if c > 1.0 { c / 100.0 } else { c }))
-    });
+/// Reads the verdict of a result document: the best matched label, its confidence (percent in
+/// the document) as 0-1.
+pub fn verdict(result: &[u8]) -> Result<Verdict, serde_json::Error> {
+    let doc: ClipResult = serde_json::from_slice(result)?;
+    let label = doc
+        .decision
+        .as_ref()
+        .and_then(|d| d.best_match())
+        .map(|(name, c)| (name.to_string(), c.fraction()));
     Ok(Verdict {
         interesting: doc.interesting,
         reason: doc.reason,
@@ -167,27 +151,69 @@ async fn run_hook(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use failberry_proto::clips::result::{Decision, Mode, Percent, Status};
+
     use super::*;
+
+    /// A result document as detectatron writes it.
+    fn doc(interesting: bool, reason: &str, matched: &[(&str, f32)], error: bool) -> String {
+        let mut r = ClipResult::failed(Status::Analysed, String::new(), Mode::Mosaic);
+        r.interesting = interesting;
+        r.reason = reason.into();
+        r.error = None;
+        if error {
+            r.status = Status::Error;
+            r.error = Some("x".into());
+        } else {
+            r.decision = Some(Decision {
+                interesting,
+                reason: "r".into(),
+                matched: matched
+                    .iter()
+                    .map(|&(l, c)| (l.to_string(), Percent(c)))
+                    .collect(),
+                noise: BTreeMap::from([("Tree".to_string(), Percent(90.0))]),
+            });
+        }
+        serde_json::to_string(&r).unwrap()
+    }
 
     #[test]
     fn verdicts() {
         let cases = [
             (
                 "interesting, best label",
-                r#"{"interesting":true,"reason":"person over motion","decision":{"interesting":true,"reason":"r","matched":{"person":97.5,"dog":60.0},"noise":{}}}"#,
+                doc(
+                    true,
+                    "person over motion",
+                    &[("person", 97.5), ("dog", 60.0)],
+                    false,
+                ),
                 Some((true, Some(("person", 0.975)))),
             ),
             (
+                "a low percent is not taken for a fraction",
+                doc(true, "faint", &[("person", 0.9)], false),
+                Some((true, Some(("person", 0.009)))),
+            ),
+            (
                 "boring",
-                r#"{"interesting":false,"reason":"only trees","decision":{"interesting":false,"reason":"r","matched":{},"noise":{"Tree":90.0}}}"#,
+                doc(false, "only trees", &[], false),
                 Some((false, None)),
             ),
             (
                 "error result",
-                r#"{"interesting":false,"reason":"corrupt clip","error":"x"}"#,
+                doc(false, "corrupt clip", &[], true),
                 Some((false, None)),
             ),
-            ("not json", "nope", None),
+            (
+                "not a result document",
+                r#"{"interesting":true}"#.to_string(),
+                None,
+            ),
+            ("not json", "nope".to_string(), None),
         ];
         for (name, input, want) in cases {
             let got = verdict(input.as_bytes()).ok();

@@ -1,16 +1,15 @@
-//! The `[camera]` section and the checked config of `camera watch` / `camera status`: where the
-//! durable queue lives, how many uploads run at once, the clip sources (folders, Frigate, Unifi
-//! Video) and the `on_result` hook. The device's identity (API URL, host name, secret) is the
-//! ddns one: one device, one secret.
+//! The checked config of `camera watch` / `camera status`, built from `[camera]` as `raw` reads
+//! it: where the durable queue lives, how many uploads run at once, the clip sources (folders,
+//! Frigate, Unifi Video) and the `on_result` hook. The device's identity (API URL, host name,
+//! secret) is the ddns one: one device, one secret.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
 use url::Url;
 
 use super::ddns::DdnsConfig;
-use super::raw::RawConfig;
+use super::raw::{RawConfig, RawFolder};
 use super::{invalid, pick, ConfigError, Overrides};
 
 pub const DEFAULT_QUEUE_DIR: &str = "/var/lib/failberry/camera";
@@ -23,59 +22,6 @@ pub const DEFAULT_RESULT_POLL_SECS: u64 = 5;
 pub const DEFAULT_STABLE_SECS: u64 = 3;
 pub const DEFAULT_POLL_SECS: u64 = 10;
 const DEFAULT_EXTENSIONS: [&str; 5] = ["mp4", "mkv", "mov", "avi", "ts"];
-
-/// `[camera]` as written.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawCamera {
-    pub queue_dir: Option<PathBuf>,
-    pub concurrency: Option<usize>,
-    pub retry_secs: Option<u64>,
-    /// The first wait for a clip's result; doubled after each "pending" answer.
-    pub result_poll_secs: Option<u64>,
-    pub result_timeout_secs: Option<u64>,
-    /// A command (program and arguments) run with each result JSON on stdin.
-    pub on_result: Option<Vec<String>>,
-    #[serde(default)]
-    pub folder: Vec<RawFolder>,
-    #[serde(default)]
-    pub frigate: Vec<RawFrigate>,
-    #[serde(default)]
-    pub unifi_video: Vec<RawUnifi>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawFolder {
-    pub path: PathBuf,
-    pub camera: Option<String>,
-    /// `inotify` (default) or `poll`, for filesystems that send no events (SMB, NFS, FUSE).
-    pub mode: Option<String>,
-    pub stable_secs: Option<u64>,
-    pub poll_secs: Option<u64>,
-    pub extensions: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawFrigate {
-    pub url: String,
-    pub user: Option<String>,
-    pub password: Option<String>,
-    pub poll_secs: Option<u64>,
-    /// Mark interesting clips `retain` (default true).
-    pub retain: Option<bool>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawUnifi {
-    pub url: String,
-    pub api_key: String,
-    pub poll_secs: Option<u64>,
-    /// Lock interesting recordings (default true).
-    pub lock: Option<bool>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FolderMode {

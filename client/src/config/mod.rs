@@ -1,11 +1,12 @@
-//! Configuration: the TOML file as written (`raw`: `RawConfig`, unknown keys refused), the values
-//! given by flags or environment (`Overrides`, owned by `cli`), and the checked configs with real
-//! types the commands run on (`ddns::DdnsConfig`, `health::HealthConfig`,
-//! `watchdog::WatchdogConfig`), each built from the
-//! two by laying the flags over the file. Precedence: flag/env > file > default.
+//! Configuration: the TOML file as written (`raw`: `RawConfig` with one struct per section,
+//! unknown keys refused), the values given by flags or environment (`Overrides`, owned by `cli`),
+//! and the checked configs with real types the commands run on (`ddns::DdnsConfig`,
+//! `health::HealthConfig`, `camera::CameraConfig`, `watchdog::WatchdogConfig`), each built from
+//! the two by laying the flags over the file. Precedence: flag/env > file > default.
 //!
 //! Like ripgrep's low/high args, the layers import downwards only: `raw` and `cli` know nothing of
-//! the checked configs; `check` holds the value checks the checked configs share.
+//! the checked configs (every section's raw struct lives in `raw`, so no checked module is
+//! imported back); `check` holds the value checks the checked configs share.
 
 mod camera;
 mod check;
@@ -20,8 +21,7 @@ use std::path::PathBuf;
 
 pub use crate::cli::Overrides;
 pub use camera::{
-    CameraConfig, FolderMode, FolderSource, FrigateSource, RawCamera, UnifiSource,
-    DEFAULT_QUEUE_DIR,
+    CameraConfig, FolderMode, FolderSource, FrigateSource, UnifiSource, DEFAULT_QUEUE_DIR,
 };
 pub use check::MIN_SECRET_CHARS;
 pub use ddns::{DdnsConfig, Ipv4Source, Ipv6Source, DEFAULT_INTERVAL_SECS, DEFAULT_REFRESH_DAYS};
@@ -30,7 +30,7 @@ pub use health::{
     HealthConfig, DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_HEALTH_LISTEN, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_WRITE_TIMEOUT_SECS,
 };
-pub use raw::{RawApi, RawConfig, RawDdns, RawHealth, RawWatchdog};
+pub use raw::{RawApi, RawCamera, RawConfig, RawDdns, RawHealth, RawWatchdog};
 pub use watchdog::{
     parse_target, DataCap, ProbeTarget, RecoveryStep, Threshold, WatchdogConfig,
     DEFAULT_WATCHDOG_STATE_FILE,

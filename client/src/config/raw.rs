@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::camera::RawCamera;
 use super::ConfigError;
 
 /// The config file as written.
@@ -57,6 +56,59 @@ pub struct RawHealth {
     pub write_timeout_secs: Option<u64>,
     /// Link name → interface, e.g. `{ wired = "eth0", wireless = "wwan0" }`.
     pub links: Option<BTreeMap<String, String>>,
+}
+
+/// `[camera]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCamera {
+    pub queue_dir: Option<PathBuf>,
+    pub concurrency: Option<usize>,
+    pub retry_secs: Option<u64>,
+    /// The first wait for a clip's result; doubled after each "pending" answer.
+    pub result_poll_secs: Option<u64>,
+    pub result_timeout_secs: Option<u64>,
+    /// A command (program and arguments) run with each result JSON on stdin.
+    pub on_result: Option<Vec<String>>,
+    #[serde(default)]
+    pub folder: Vec<RawFolder>,
+    #[serde(default)]
+    pub frigate: Vec<RawFrigate>,
+    #[serde(default)]
+    pub unifi_video: Vec<RawUnifi>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFolder {
+    pub path: PathBuf,
+    pub camera: Option<String>,
+    /// `inotify` (default) or `poll`, for filesystems that send no events (SMB, NFS, FUSE).
+    pub mode: Option<String>,
+    pub stable_secs: Option<u64>,
+    pub poll_secs: Option<u64>,
+    pub extensions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFrigate {
+    pub url: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub poll_secs: Option<u64>,
+    /// Mark interesting clips `retain` (default true).
+    pub retain: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUnifi {
+    pub url: String,
+    pub api_key: String,
+    pub poll_secs: Option<u64>,
+    /// Lock interesting recordings (default true).
+    pub lock: Option<bool>,
 }
 
 /// `[watchdog]`: mwan3's vocabulary where it fits (`track_ip`, `reliability`, `count`, `up`,

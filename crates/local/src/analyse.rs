@@ -179,7 +179,7 @@ pub async fn run(
     for l in &result.labels {
         writeln!(
             out,
-            "label {} best {:.0}% ({} boxes)",
+            "label {} best {} ({} boxes)",
             l.name,
             l.best_confidence,
             l.instances.len()

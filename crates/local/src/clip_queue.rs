@@ -17,8 +17,8 @@ use aws_sdk_s3::types::{
     QueueConfiguration, S3KeyFilter,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
-use failberry_detectatron::handler::INCOMING;
 use failberry_detectatron::{ClipStore, ConfigSource, Detectatron, Labeler};
+use failberry_proto::clips::INCOMING_PREFIX;
 
 /// Receives of one message before the redrive policy moves it to the dead-letter queue: the
 /// first try and Lambda's two asynchronous retries (the template's `MaximumRetryAttempts: 2`).
@@ -98,7 +98,7 @@ pub async fn wire(
                 .filter_rules(
                     FilterRule::builder()
                         .name(FilterRuleName::Prefix)
-                        .value(INCOMING)
+                        .value(INCOMING_PREFIX)
                         .build(),
                 )
                 .build(),

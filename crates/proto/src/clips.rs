@@ -1,10 +1,16 @@
 //! The clip upload contract (`/v1/clips*`): the bodies a device signs to get presigned S3 URLs for
 //! one clip, the answers, and the pure decisions both sides share: which names are acceptable,
 //! where a clip's object lives, whether a key is the device's own, and how a clip is cut into
-//! parts. Presigning, S3 and the nonce store are the clips function's business. Past 400 lines
-//! only through its table tests, which sit beside the decisions they pin.
+//! parts. The key read back is `key`'s ([`ClipKey`]), the analysis result document `result`'s.
+//! Presigning, S3 and the nonce store are the clips function's business. Past 400 lines only
+//! through its table tests, which sit beside the decisions they pin.
 
 use serde::{Deserialize, Serialize};
+
+mod key;
+pub mod result;
+
+pub use key::{ClipKey, KeyError};
 
 /// Where uploaded clips land: `incoming/<device>/<camera>/<unix seconds>-<name>`.
 pub const INCOMING_PREFIX: &str = "incoming/";
@@ -232,28 +238,13 @@ pub fn clip_key(
 
 /// Whether `key` is a clip key inside `device`'s own prefix, in exactly the shape
 /// [`clip_key`] makes: any other key (another device's, a result, a config document, one with
-/// `..` or extra segments) is not the device's.
+/// `..` or extra segments, a name no grant hands out) is not the device's.
 pub fn owns_key(device: &str, key: &str) -> bool {
-    let Some(rest) = key
-        .strip_prefix(INCOMING_PREFIX)
-        .and_then(|r| r.strip_prefix(device))
-        .and_then(|r| r.strip_prefix('/'))
-    else {
-        return false;
-    };
-    let Some((camera, file)) = rest.split_once('/') else {
-        return false;
-    };
-    let Some((time, name)) = file.split_once('-') else {
-        return false;
-    };
-    check_camera(camera).is_ok()
-        && !time.is_empty()
-        && time.bytes().all(|b| b.is_ascii_digit())
-        && check_name(name).is_ok()
+    ClipKey::parse(key).is_ok_and(|k| k.device() == device && check_name(k.name()).is_ok())
 }
 
-/// Where the analysis of `clip_key` is written.
+/// Where the analysis of `clip_key` is written (the key as a string; [`ClipKey::result_key`]
+/// once it is parsed).
 pub fn result_key(clip_key: &str) -> String {
     format!("{RESULTS_PREFIX}{clip_key}.json")
 }
@@ -400,6 +391,12 @@ mod tests {
                 "prefix only",
                 "pi.home.example.com",
                 "incoming/pi.home.example.com/",
+                false,
+            ),
+            (
+                "a stored name no grant makes",
+                "pi.home.example.com",
+                "incoming/pi.home.example.com/front/1-a b.mp4",
                 false,
             ),
         ];

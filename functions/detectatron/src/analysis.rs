@@ -13,8 +13,8 @@ use crate::gop;
 use crate::labeler::{LabelError, LabelRequest, Labeler};
 use crate::mosaic;
 use crate::motion::{self, Rect};
-use crate::result::{
-    BoxedInstance, ChosenFrame, ClipResult, FrameBox, LabelSummary, Status, Timings,
+use failberry_proto::clips::result::{
+    BoxedInstance, ChosenFrame, ClipResult, FrameBox, LabelSummary, Percent, Status, Timings,
 };
 
 /// What the frame choice found, before any labelling.
@@ -227,15 +227,15 @@ pub async fn analyse<L: Labeler>(
             .entry(o.label.clone())
             .or_insert_with(|| LabelSummary {
                 name: o.label.clone(),
-                best_confidence: 0.0,
+                best_confidence: Percent(0.0),
                 instances: vec![],
             });
-        s.best_confidence = s.best_confidence.max(o.confidence);
+        s.best_confidence = s.best_confidence.max(Percent(o.confidence));
         if let Some(rect) = o.frame_box {
             s.instances.push(BoxedInstance {
                 time_ms: time_of(o.frame),
                 rect,
-                confidence: o.confidence,
+                confidence: Percent(o.confidence),
             });
         }
     }

@@ -7,15 +7,8 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-/// How crops reach Rekognition.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Up to `max_crops` crops tiled into one image: one DetectLabels call per clip.
-    Mosaic,
-    /// One DetectLabels call per crop: dearer, a little more accurate on small objects.
-    Frames,
-}
+// The mode is recorded in each result, so the enum is the contract's.
+pub use failberry_proto::clips::result::Mode;
 
 /// A point in frame coordinates normalised to 0..1 (x right, y down).
 pub type Point = [f32; 2];

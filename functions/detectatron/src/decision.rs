@@ -4,6 +4,10 @@
 
 use std::collections::BTreeMap;
 
+// The decision's shape is the result document's, so it lives in the contract.
+pub use failberry_proto::clips::result::Decision;
+use failberry_proto::clips::result::Percent;
+
 use crate::motion::Rect;
 
 /// A label as seen in one crop, its box (when it has one) in frame pixels.
@@ -23,16 +27,6 @@ pub struct MotionRegion {
     pub rect: Rect,
 }
 
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Decision {
-    pub interesting: bool,
-    pub reason: String,
-    /// Interesting labels that counted (best confidence each).
-    pub matched: BTreeMap<String, f32>,
-    /// Noise labels seen (best confidence each).
-    pub noise: BTreeMap<String, f32>,
-}
-
 /// Share of an instance box that must lie over motion for it to count.
 const MIN_OVERLAP: f64 = 0.25;
 
@@ -45,7 +39,8 @@ fn overlaps_motion(o: &Observation, motion: &[MotionRegion]) -> bool {
         .any(|m| m.rect.intersection(&b) as f64 / area >= MIN_OVERLAP)
 }
 
-fn best(map: &mut BTreeMap<String, f32>, label: &str, confidence: f32) {
+fn best(map: &mut BTreeMap<String, Percent>, label: &str, confidence: f32) {
+    let confidence = Percent(confidence);
     let e = map.entry(label.to_string()).or_insert(confidence);
     *e = e.max(confidence);
 }
@@ -80,9 +75,9 @@ pub fn decide(
             best(&mut elsewhere, name, o.confidence);
         }
     }
-    let list = |m: &BTreeMap<String, f32>| {
+    let list = |m: &BTreeMap<String, Percent>| {
         m.iter()
-            .map(|(l, c)| format!("{l} ({c:.0}%)"))
+            .map(|(l, c)| format!("{l} ({c})"))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -247,7 +242,7 @@ mod tests {
             &["Tree".to_string()],
         );
         assert!(got.interesting);
-        assert_eq!(got.noise.get("Tree"), Some(&80.0));
-        assert_eq!(got.matched.get("Dog"), Some(&90.0));
+        assert_eq!(got.noise.get("Tree"), Some(&Percent(80.0)));
+        assert_eq!(got.matched.get("Dog"), Some(&Percent(90.0)));
     }
 }

@@ -4,35 +4,8 @@
 
 use crate::config::Point;
 
-/// A rectangle in frame pixels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Rect {
-    pub x: u32,
-    pub y: u32,
-    pub w: u32,
-    pub h: u32,
-}
-
-impl Rect {
-    pub fn area(&self) -> u64 {
-        u64::from(self.w) * u64::from(self.h)
-    }
-
-    pub fn intersection(&self, o: &Rect) -> u64 {
-        let x0 = self.x.max(o.x);
-        let y0 = self.y.max(o.y);
-        let x1 = (self.x + self.w).min(o.x + o.w);
-        let y1 = (self.y + self.h).min(o.y + o.h);
-        u64::from(x1.saturating_sub(x0)) * u64::from(y1.saturating_sub(y0))
-    }
-
-    pub fn contains(&self, o: &Rect) -> bool {
-        o.x >= self.x
-            && o.y >= self.y
-            && o.x + o.w <= self.x + self.w
-            && o.y + o.h <= self.y + self.h
-    }
-}
+// Boxes are written into the result document, so the rectangle is the contract's.
+pub use failberry_proto::clips::result::Rect;
 
 /// Luma averaged over square cells of `cell` pixels.
 #[derive(Clone, Debug, PartialEq)]

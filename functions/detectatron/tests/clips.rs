@@ -10,6 +10,7 @@ use failberry_detectatron::motion::Rect;
 use failberry_detectatron::{
     analyse, find_motion, mosaic, ClipResult, Config, Instance, Label, Mode, NormBox, Status,
 };
+use failberry_proto::clips::result::Percent;
 use support::{encode, mux_fragmented, mux_plain, Obj, Scene, ScriptedLabeler, FPS, FRAMES};
 
 fn rect(o: Obj) -> Rect {
@@ -263,7 +264,7 @@ async fn the_parked_car_does_not_count_and_the_person_does() {
         );
         assert_eq!(
             r.decision.as_ref().unwrap().noise.get("Tree"),
-            Some(&71.0),
+            Some(&Percent(71.0)),
             "{name}: noise recorded"
         );
 

@@ -133,10 +133,10 @@ fn describe_result(story: &mut Story, r: &ClipResult) {
                     .map(|i| format!("{}x{} at ({},{})", i.rect.w, i.rect.h, i.rect.x, i.rect.y))
                     .collect();
                 if boxes.is_empty() {
-                    format!("{} {:.0}% (no box)", l.name, l.best_confidence)
+                    format!("{} {} (no box)", l.name, l.best_confidence)
                 } else {
                     format!(
-                        "{} {:.0}% boxed {}",
+                        "{} {} boxed {}",
                         l.name,
                         l.best_confidence,
                         boxes.join(", ")
