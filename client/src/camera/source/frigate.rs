@@ -13,8 +13,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    at_most, checked_id, fetch_clip, now_secs, nvr_http, plain_segment, read_json, refuse_id,
-    NvrError, NvrLimits, Reachability, Source, SourceContext, SourceFuture,
+    at_most_logged, checked_id, fetch_clip, now_secs, nvr_http, plain_segment, read_json,
+    refuse_id, NvrError, NvrLimits, Reachability, Source, SourceContext, SourceFuture,
 };
 use crate::camera::queue::{job_id, Job, Origin};
 use crate::config::FrigateSource;
@@ -208,15 +208,7 @@ impl Frigate {
         mark: &mut f64,
     ) -> Result<bool, NvrError> {
         let listed = finished(self.events_after(*mark - LOOKBACK_SECS).await?);
-        let (events, left) = at_most(listed, self.limits.list_count);
-        if left > 0 {
-            tracing::warn!(
-                source = name,
-                kept = events.len(),
-                left,
-                "NVR list over its count cap, the rest next poll"
-            );
-        }
+        let events = at_most_logged(listed, self.limits.list_count, name);
         for event in events {
             let id = job_id(&["frigate", self.config.url.as_str(), &event.id]);
             if ctx.queue.is_known(&id) {

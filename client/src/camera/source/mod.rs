@@ -17,8 +17,8 @@ mod nvr;
 pub mod unifi;
 
 pub use nvr::{
-    at_most, checked_id, clip_cap, fetch_clip, nvr_http, plain_segment, read_capped, read_json,
-    refuse_id, same_origin, Cap, NvrError, NvrLimits,
+    at_most, at_most_logged, checked_id, clip_cap, fetch_clip, nvr_http, plain_segment,
+    read_capped, read_json, refuse_id, same_origin, Cap, NvrError, NvrLimits,
 };
 
 /// What a source gets to work with: the queue (to skip known clips, keep its "last seen" mark

@@ -193,6 +193,20 @@ pub fn at_most<T>(mut items: Vec<T>, max: usize) -> (Vec<T>, usize) {
     (items, left)
 }
 
+/// [`at_most`] for a source's poll, saying when some of its list waits for the next poll.
+pub fn at_most_logged<T>(items: Vec<T>, max: usize, source: &str) -> Vec<T> {
+    let (kept, left) = at_most(items, max);
+    if left > 0 {
+        tracing::warn!(
+            source,
+            kept = kept.len(),
+            left,
+            "NVR list over its count cap, the rest next poll"
+        );
+    }
+    kept
+}
+
 /// Writes an answer's body into `dest` (through `dest.part`, renamed when complete), streamed,
 /// at most `cap` bytes: over it, or on any failure, the part is removed.
 pub async fn download(

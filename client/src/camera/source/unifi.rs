@@ -10,8 +10,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    at_most, checked_id, fetch_clip, now_secs, nvr_http, plain_segment, read_json, refuse_id,
-    NvrError, NvrLimits, Reachability, Source, SourceContext, SourceFuture,
+    at_most_logged, checked_id, fetch_clip, now_secs, nvr_http, plain_segment, read_json,
+    refuse_id, NvrError, NvrLimits, Reachability, Source, SourceContext, SourceFuture,
 };
 use crate::camera::queue::{job_id, safe_name, Job, Origin};
 use crate::config::UnifiSource;
@@ -160,15 +160,7 @@ impl UnifiVideo {
         mark: &mut i64,
     ) -> Result<bool, NvrError> {
         let listed = finished(self.recordings_since(*mark - LOOKBACK_MS).await?);
-        let (recordings, left) = at_most(listed, self.limits.list_count);
-        if left > 0 {
-            tracing::warn!(
-                source = name,
-                kept = recordings.len(),
-                left,
-                "NVR list over its count cap, the rest next poll"
-            );
-        }
+        let recordings = at_most_logged(listed, self.limits.list_count, name);
         for rec in recordings {
             let id = job_id(&["unifi-video", self.config.url.as_str(), &rec.id]);
             if ctx.queue.is_known(&id) {
