@@ -127,3 +127,39 @@ async fn another_devices_figures_and_oversized_bodies_are_refused() {
         "{answer}"
     );
 }
+
+/// A device cannot mint metrics: each link is two CloudWatch metrics billed by the month, so a
+/// report naming a link outside the host's `links` (default: the watchdog's `wired` and
+/// `wireless`) is refused whole, before its mark moves, and the next honest report still lands.
+#[tokio::test]
+async fn a_report_naming_links_the_host_does_not_have_is_refused_whole() {
+    let stack = Stack::start(&[HostSeed::default()]).await;
+    for round in 0..5 {
+        let mut doc: Value = serde_json::from_slice(&report(&stack, HOST)).unwrap();
+        doc["links"] = (0..4)
+            .map(|i| json!({"name": format!("fresh{round}x{i}"), "up": true, "answered": 1, "probed": 1}))
+            .collect::<Vec<_>>()
+            .into();
+        let body = serde_json::to_vec(&doc).unwrap();
+        let (status, answer) = post(&stack, "/v1/report", HOST, seed::SECRET, &body).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (403, Some("link_not_allowed")),
+            "{answer}"
+        );
+        let message = answer["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(&format!("fresh{round}x0")) && message.contains("wired, wireless"),
+            "the refusal names the link and what is allowed: {message}"
+        );
+    }
+    let mut doc: Value = serde_json::from_slice(&report(&stack, HOST)).unwrap();
+    doc["links"] = json!([
+        {"name": "wired", "up": false, "answered": 0, "probed": 3},
+        {"name": "wireless", "up": true, "answered": 3, "probed": 3},
+    ]);
+    let body = serde_json::to_vec(&doc).unwrap();
+    let (status, answer) = post(&stack, "/v1/report", HOST, seed::SECRET, &body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["metrics"], 3, "two link lines, one device line");
+}

@@ -255,6 +255,7 @@ fn clip_bucket_grants_follow_the_prefixes() {
             ("s3:GetObject", "/results/*"),
             ("s3:GetObjectTagging", "/results/*"),
             ("s3:ListBucket", ""),
+            ("s3:ListBucketMultipartUploads", ""),
         ])
     );
     assert!(of("DdnsFunction").is_empty() && of("PingFunction").is_empty());

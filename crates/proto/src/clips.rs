@@ -319,6 +319,19 @@ pub fn check_parts(size: u64, held: &[DonePart]) -> Result<(), String> {
     Ok(())
 }
 
+/// The clip bodies are signed like updates; each names itself in an error.
+macro_rules! signed {
+    ($($t:ty => $what:literal),*) => {$(
+        impl crate::signing::Signed for $t {
+            const WHAT: &'static str = $what;
+            const MAX_BYTES: usize = MAX_REQUEST_BYTES;
+            fn timestamp(&self) -> i64 { self.timestamp }
+            fn nonce(&self) -> &str { &self.nonce }
+        }
+    )*};
+}
+signed!(GrantRequest => "a clips request", ResumeRequest => "a clips request", CompleteRequest => "a clips request");
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,6 +46,8 @@ struct RawHost {
     legacy: bool,
     #[serde(default)]
     clips: Option<RawClips>,
+    #[serde(default)]
+    links: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +96,8 @@ pub struct HostConfig {
     pub allow_private: bool,
     pub legacy: bool,
     pub clips: ClipSettings,
+    /// The link names this device may report on `/v1/report` (each becomes billed metrics).
+    pub links: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -208,6 +212,27 @@ fn check_host(name: &str, raw: RawHost) -> Result<HostConfig, String> {
             }
         }
     };
+    let links = match raw.links {
+        None => crate::report::DEFAULT_LINKS.map(String::from).to_vec(),
+        Some(links) => {
+            if !(1..=crate::report::MAX_LINKS).contains(&links.len()) {
+                return Err(format!(
+                    "links lists {} names; 1 to {} are allowed",
+                    links.len(),
+                    crate::report::MAX_LINKS
+                ));
+            }
+            for (i, name) in links.iter().enumerate() {
+                if !crate::report::valid_name(name) || links[..i].contains(name) {
+                    return Err(format!(
+                        "links[{i}] {name:?} is not a new name of 1-{} A-Z a-z 0-9 - _",
+                        crate::report::MAX_NAME_CHARS
+                    ));
+                }
+            }
+            links
+        }
+    };
     Ok(HostConfig {
         name: norm,
         zone_id,
@@ -221,6 +246,7 @@ fn check_host(name: &str, raw: RawHost) -> Result<HostConfig, String> {
         allow_private: raw.allow_private,
         legacy: raw.legacy,
         clips,
+        links,
     })
 }
 
@@ -292,6 +318,34 @@ mod tests {
                 ),
                 Err("unknown field"),
             ),
+            (
+                "own links",
+                doc(
+                    r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "links": ["wired", "lte"]}"#,
+                ),
+                Ok(()),
+            ),
+            (
+                "too many links",
+                doc(
+                    r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "links": ["a", "b", "c", "d", "e"]}"#,
+                ),
+                Err("links lists 5 names"),
+            ),
+            (
+                "a link listed twice",
+                doc(
+                    r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "links": ["a", "a"]}"#,
+                ),
+                Err("links[1] \"a\""),
+            ),
+            (
+                "a link name unsafe as a dimension",
+                doc(
+                    r#"{"zone_id": "Z1", "zone": "a.b", "secret": "0123456789abcdef", "links": ["a b"]}"#,
+                ),
+                Err("links[0]"),
+            ),
             ("not json", "{".to_string(), Err("not a ddns config")),
             ("no hosts key", "{}".to_string(), Err("missing field")),
         ];
@@ -311,7 +365,10 @@ mod tests {
     fn the_shipped_sample_parses() {
         let cfg = DdnsConfig::parse(include_bytes!("../../../infra/ddns-config.sample.json"))
             .expect("sample is valid");
-        assert!(cfg.host("wireless.home.example.com").is_some());
+        let host = cfg.host("wireless.home.example.com");
+        assert!(host.is_some());
+        // Without a list, a device reports the watchdog's two links.
+        assert!(cfg.hosts.values().all(|h| !h.links.is_empty()));
     }
 
     #[test]

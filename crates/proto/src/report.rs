@@ -12,6 +12,10 @@ use crate::update::valid_nonce;
 pub const MAX_REPORT_BYTES: usize = 4096;
 /// Links in one report (wireless, wired, and room for a spare).
 pub const MAX_LINKS: usize = 4;
+/// The links a device reports unless its host entry lists its own (`links`): the two the
+/// watchdog watches. Each is two CloudWatch metrics billed by the month, so a device may not mint
+/// new ones at will.
+pub const DEFAULT_LINKS: [&str; 2] = ["wired", "wireless"];
 /// Actions in one report; a client with more keeps the newest.
 pub const MAX_ACTIONS: usize = 16;
 /// Link and step names: 1-32 of `[A-Za-z0-9_-]`, safe as a CloudWatch dimension value.
@@ -107,11 +111,14 @@ pub struct ReportResponse {
 pub enum ReportProblem {
     #[error("the report is about {device:?}, but signed by {key_id:?}: a device reports only its own figures")]
     OtherDevice { device: String, key_id: String },
+    #[error("link {name:?} is not one this device reports (it may report {}; list others in its host entry's \"links\")", .allowed.join(", "))]
+    UnknownLink { name: String, allowed: Vec<String> },
     #[error("{0}")]
     Malformed(String),
 }
 
-fn valid_name(name: &str) -> bool {
+/// Whether `name` is a safe link name (a CloudWatch dimension value).
+pub fn valid_name(name: &str) -> bool {
     (1..=MAX_NAME_CHARS).contains(&name.len())
         && name
             .bytes()
@@ -173,6 +180,29 @@ pub fn check(report: &ReportRequest, key_id: &str) -> Result<(), ReportProblem> 
         }
     }
     Ok(())
+}
+
+/// Refuses a report naming a link outside `allowed` (the host's `links`): the metrics a device
+/// can create, and be billed for, are bounded by its configuration, not by what it sends.
+pub fn check_links(report: &ReportRequest, allowed: &[String]) -> Result<(), ReportProblem> {
+    match report.links.iter().find(|l| !allowed.contains(&l.name)) {
+        None => Ok(()),
+        Some(link) => Err(ReportProblem::UnknownLink {
+            name: link.name.clone(),
+            allowed: allowed.to_vec(),
+        }),
+    }
+}
+
+impl crate::signing::Signed for ReportRequest {
+    const WHAT: &'static str = "a report";
+    const MAX_BYTES: usize = MAX_REPORT_BYTES;
+    fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+    fn nonce(&self) -> &str {
+        &self.nonce
+    }
 }
 
 #[cfg(test)]

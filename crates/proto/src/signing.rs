@@ -17,6 +17,9 @@ pub const SCHEME: &str = "FAILBERRY1-HMAC-SHA256";
 /// How far a request's timestamp may stray from the server's clock, either way.
 pub const TIMESTAMP_WINDOW_SECS: i64 = 300;
 
+mod open;
+pub use open::{authenticate, open, AuthError, Refusal, Signed, SignedRequest};
+
 type HmacSha256 = Hmac<Sha256>;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -76,6 +76,8 @@ pub enum ErrorCode {
     OutsideZone,
     FamilyNotAllowed,
     AddressNotPublic,
+    /// A report names a link outside the device's configured `links`.
+    LinkNotAllowed,
     /// A signed change not newer than the last one applied for its key: a replay, or a request
     /// that arrived out of order. Signing it again with the current time is the remedy.
     ReplayedRequest,
@@ -112,6 +114,7 @@ impl ErrorCode {
             ErrorCode::HostMismatch => "host_mismatch",
             ErrorCode::OutsideZone => "outside_zone",
             ErrorCode::FamilyNotAllowed => "family_not_allowed",
+            ErrorCode::LinkNotAllowed => "link_not_allowed",
             ErrorCode::AddressNotPublic => "address_not_public",
             ErrorCode::ReplayedRequest => "replayed_request",
             ErrorCode::BodyTooLarge => "body_too_large",
@@ -133,6 +136,17 @@ impl ErrorCode {
 impl std::fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl crate::signing::Signed for UpdateRequest {
+    const WHAT: &'static str = "an update request";
+    const MAX_BYTES: usize = MAX_BODY_BYTES;
+    fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+    fn nonce(&self) -> &str {
+        &self.nonce
     }
 }
 

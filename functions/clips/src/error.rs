@@ -1,17 +1,17 @@
 //! Every way a clips request can fail, and the one place they become HTTP answers (the same
 //! `ErrorBody` shape and codes as the ddns API).
 
-use failberry_proto::{ErrorBody, ErrorCode, SignError};
+use failberry_proto::signing::AuthError;
+use failberry_proto::{ErrorBody, ErrorCode};
 use lambda_http::{Body, Response};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
     Malformed(String),
-    #[error("the request is not signed: {0} header missing")]
-    MissingSignature(&'static str),
+    /// Refused at the door every signed endpoint shares (`proto::signing::open`).
     #[error(transparent)]
-    Signature(SignError),
+    Auth(#[from] AuthError),
     #[error("this device may not upload clips")]
     ClipsDisabled,
     #[error("the clip is {size} bytes, over this device's cap of {max}")]
@@ -38,7 +38,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::Malformed(_) | ApiError::Incomplete(_) => 400,
-            ApiError::MissingSignature(_) | ApiError::Signature(_) => 401,
+            ApiError::Auth(e) => e.status(),
             ApiError::ClipsDisabled => 403,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed => 405,
@@ -51,9 +51,7 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ApiError::Malformed(_) => ErrorCode::MalformedRequest,
-            ApiError::MissingSignature(_) => ErrorCode::MissingSignature,
-            ApiError::Signature(SignError::StaleTimestamp { .. }) => ErrorCode::StaleTimestamp,
-            ApiError::Signature(_) => ErrorCode::BadSignature,
+            ApiError::Auth(e) => e.code(),
             ApiError::ClipsDisabled => ErrorCode::ClipsDisabled,
             ApiError::ClipTooLarge { .. } => ErrorCode::ClipTooLarge,
             ApiError::Replayed => ErrorCode::ReplayedRequest,

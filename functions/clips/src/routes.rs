@@ -12,38 +12,16 @@ use failberry_proto::clips::{
     part_range, result_key, CompleteRequest, Completed, DonePart, Grant, GrantRequest, Layout,
     PartUrl, Pending, ResumeRequest,
 };
-use failberry_proto::hostname::normalize_fqdn;
 use failberry_proto::hosts::{DdnsConfig, HostConfig};
 use failberry_proto::paths;
-use failberry_proto::signing::{self, SignError, KEY_ID_HEADER, SIGNATURE_HEADER};
-use failberry_proto::update::valid_nonce;
+use failberry_proto::signing::{self, Signed, SignedRequest};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
-use serde::de::DeserializeOwned;
 
 use crate::error::{json_response, ApiError};
 use crate::nonces::NonceStore;
 use crate::store::{ClipStore, StoreError, Upload};
 use crate::{Clips, Clock};
-
-/// What an unknown key id's signature is checked against (as in ddns: only the time matters).
-const UNKNOWN_KEY_SECRET: &[u8] = b"failberry: no host has this key id";
-
-/// The fields every signed clips body carries.
-trait Signed {
-    fn timestamp(&self) -> i64;
-    fn nonce(&self) -> &str;
-}
-
-macro_rules! signed {
-    ($($t:ty),*) => {$(
-        impl Signed for $t {
-            fn timestamp(&self) -> i64 { self.timestamp }
-            fn nonce(&self) -> &str { &self.nonce }
-        }
-    )*};
-}
-signed!(GrantRequest, ResumeRequest, CompleteRequest);
 
 impl<S: ClipStore, N: NonceStore, D: DocumentSource, K: Clock> Clips<S, N, D, K> {
     /// The Lambda handler body.
@@ -64,7 +42,7 @@ impl<S: ClipStore, N: NonceStore, D: DocumentSource, K: Clock> Clips<S, N, D, K>
             _ => Err(ApiError::NotFound),
         };
         result.unwrap_or_else(|e| {
-            tracing::info!(method = %method, path = %path, status = e.status(), error = %e.code(), reason = %e, "request refused");
+            tracing::info!(method = %method, path = %path, status = e.status(), error = %e.code(), reason = %e, detail = ?e, "request refused");
             e.into_response(now)
         })
     }
@@ -76,51 +54,33 @@ impl<S: ClipStore, N: NonceStore, D: DocumentSource, K: Clock> Clips<S, N, D, K>
             .map_err(|e| ApiError::ConfigUnavailable(e.to_string()))
     }
 
-    /// Checks the signature of `body` sent to `method path` and returns the host it names. An
-    /// unknown key id costs the same HMAC and gets the same answer as a wrong secret.
+    /// Authenticates a request at the shared door: the host it names, which must be allowed
+    /// clips.
     fn authenticate<'c>(
         config: &'c DdnsConfig,
         req: &Request,
-        method: &str,
         path: &str,
-        body: &[u8],
     ) -> Result<&'c HostConfig, ApiError> {
-        let key_id = header(req, KEY_ID_HEADER).ok_or(ApiError::MissingSignature(KEY_ID_HEADER))?;
-        let signature =
-            header(req, SIGNATURE_HEADER).ok_or(ApiError::MissingSignature(SIGNATURE_HEADER))?;
-        let host = normalize_fqdn(key_id).and_then(|n| config.hosts.get(&n));
-        let key = host.map_or(UNKNOWN_KEY_SECRET, |h| h.secret.expose().as_bytes());
-        signing::verify(key, method, path, key_id, body, signature).map_err(ApiError::Signature)?;
-        let host = host.ok_or(ApiError::Signature(SignError::BadSignature))?;
+        let host = signing::authenticate(config, &signed_request(req, path))?;
         if !host.clips.enabled {
             return Err(ApiError::ClipsDisabled);
         }
         Ok(host)
     }
 
-    /// Authenticates a signed POST, parses its body, checks its time and consumes its nonce.
-    async fn signed_post<T: DeserializeOwned + Signed>(
+    /// Opens a signed POST at the shared door and consumes its nonce.
+    async fn signed_post<T: Signed>(
         &self,
         req: &Request,
         path: &str,
         now: i64,
     ) -> Result<(Arc<DdnsConfig>, String, T), ApiError> {
-        let body: &[u8] = req.body().as_ref();
-        if body.len() > clips::MAX_REQUEST_BYTES {
-            return Err(ApiError::TooLarge(clips::MAX_REQUEST_BYTES));
-        }
         let config = self.config().await?;
-        let host = Self::authenticate(&config, req, "POST", path, body)?
-            .name
-            .clone();
-        let parsed: T = serde_json::from_slice(body)
-            .map_err(|e| ApiError::Malformed(format!("body is not a clips request: {e}")))?;
-        signing::check_timestamp(parsed.timestamp(), now).map_err(ApiError::Signature)?;
-        if !valid_nonce(parsed.nonce()) {
-            return Err(ApiError::Malformed(
-                "nonce must be 16-64 characters of A-Z a-z 0-9 - _".into(),
-            ));
+        let (host, parsed) = signing::open::<T>(&config, &signed_request(req, path), now)?;
+        if !host.clips.enabled {
+            return Err(ApiError::ClipsDisabled);
         }
+        let host = host.name.clone();
         match self.nonces.consume(&host, parsed.nonce()).await {
             Ok(true) => Ok((config, host, parsed)),
             Ok(false) => {
@@ -128,6 +88,23 @@ impl<S: ClipStore, N: NonceStore, D: DocumentSource, K: Clock> Clips<S, N, D, K>
                 Err(ApiError::Replayed)
             }
             Err(e) => Err(ApiError::StorageUnavailable(format!("nonces: {e}"))),
+        }
+    }
+
+    /// Refuses an upload id that is not an upload at `key` (another device's, or none), before
+    /// any URL is handed out or anything completed.
+    async fn upload_belongs(&self, key: &str, upload_id: &str) -> Result<(), ApiError> {
+        match self
+            .store
+            .upload_is_at(key, upload_id)
+            .await
+            .map_err(storage)?
+        {
+            true => Ok(()),
+            false => {
+                tracing::warn!(key = %key, "an upload id that is not this key's was refused");
+                Err(storage(StoreError::NoSuchUpload))
+            }
         }
     }
 
@@ -241,6 +218,7 @@ impl<S: ClipStore, N: NonceStore, D: DocumentSource, K: Clock> Clips<S, N, D, K>
         };
         let part_sha256 = parse_part_sha256(resume.size, &resume.part_sha256)
             .map_err(|e| ApiError::Malformed(e.to_string()))?;
+        self.upload_belongs(&resume.key, &resume.upload_id).await?;
         let held = self
             .store
             .list_parts(&resume.key, &resume.upload_id)
@@ -295,6 +273,8 @@ impl<S: ClipStore, N: NonceStore, D: DocumentSource, K: Clock> Clips<S, N, D, K>
             return Err(ApiError::NotFound);
         }
         check_size(host, complete.size)?;
+        self.upload_belongs(&complete.key, &complete.upload_id)
+            .await?;
         let held = self
             .store
             .list_parts(&complete.key, &complete.upload_id)
@@ -324,9 +304,7 @@ impl<S: ClipStore, N: NonceStore, D: DocumentSource, K: Clock> Clips<S, N, D, K>
     /// it, 404 for a key that is not one of the device's clips.
     async fn result(&self, req: &Request, path: &str) -> Result<Response<Body>, ApiError> {
         let config = self.config().await?;
-        let device = Self::authenticate(&config, req, "GET", path, b"")?
-            .name
-            .clone();
+        let device = Self::authenticate(&config, req, path)?.name.clone();
         let key = path
             .strip_prefix(paths::CLIP_RESULT_PREFIX)
             .unwrap_or_default();
@@ -378,4 +356,14 @@ fn storage(e: StoreError) -> ApiError {
 
 fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The request as the shared door (`proto::signing::open`) reads it.
+fn signed_request<'a>(req: &'a Request, path: &'a str) -> SignedRequest<'a> {
+    SignedRequest::new(
+        req.method().as_str(),
+        path,
+        |name| header(req, name),
+        req.body().as_ref(),
+    )
 }

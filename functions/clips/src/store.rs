@@ -61,6 +61,15 @@ pub trait ClipStore: Send + Sync {
         ttl: Duration,
     ) -> impl Future<Output = Result<Presigned, StoreError>> + Send;
 
+    /// Whether `upload_id` is a multipart upload in progress at exactly `key`. S3 binds an upload
+    /// id to its key, but a device names both, and the function must not rest on S3 (or an
+    /// emulator) refusing another key's upload id: it asks first.
+    fn upload_is_at(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// The parts S3 holds for the upload, in part order.
     fn list_parts(
         &self,
@@ -202,6 +211,40 @@ impl ClipStore for S3ClipStore {
             .await
             .map_err(|e| StoreError::Unavailable(describe(&e)))?;
         Ok(presigned(req))
+    }
+
+    async fn upload_is_at(&self, key: &str, upload_id: &str) -> Result<bool, StoreError> {
+        // Uploads are listed by key prefix; the key itself sorts first among its own, so the
+        // pages beyond the first are only read while they still hold this exact key.
+        let mut key_marker: Option<String> = None;
+        let mut id_marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(key)
+                .set_key_marker(key_marker.clone())
+                .set_upload_id_marker(id_marker.clone())
+                .send()
+                .await
+                .map_err(|e| StoreError::Unavailable(describe(&e)))?;
+            let uploads = out.uploads();
+            if uploads
+                .iter()
+                .any(|u| u.key() == Some(key) && u.upload_id() == Some(upload_id))
+            {
+                return Ok(true);
+            }
+            let more_of_this_key = uploads.last().is_some_and(|u| u.key() == Some(key));
+            match (out.is_truncated(), more_of_this_key) {
+                (Some(true), true) => {
+                    key_marker = out.next_key_marker().map(str::to_string);
+                    id_marker = out.next_upload_id_marker().map(str::to_string);
+                }
+                _ => return Ok(false),
+            }
+        }
     }
 
     async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<DonePart>, StoreError> {

@@ -62,6 +62,10 @@ impl ClipStore for FakeStore {
         })
     }
 
+    async fn upload_is_at(&self, _: &str, upload_id: &str) -> Result<bool, StoreError> {
+        Ok(upload_id == "upload-1")
+    }
+
     async fn list_parts(&self, _: &str, _: &str) -> Result<Vec<DonePart>, StoreError> {
         Err(StoreError::NoSuchUpload)
     }

@@ -547,3 +547,95 @@ async fn a_second_multipart_upload_cannot_complete_over_the_first() {
         Sha256::digest(&first)
     );
 }
+
+/// A device names an upload id in resume and complete. Under its own key, another device's id
+/// must be refused before any URL is signed or anything assembled — whatever S3 would have done
+/// (moto's ListParts answers another key's upload id, so the function asks first).
+#[tokio::test]
+async fn another_devices_upload_id_is_refused_under_ones_own_key() {
+    let w = world().await;
+    let owner = Signer::new(DEVICE, SECRET);
+    let thief = Signer::new(OTHER, OTHER_SECRET);
+    let data = clip(20_000_000);
+    let multipart = |resp: Response<Body>| match json::<Grant>(&resp) {
+        Grant::Multipart {
+            key,
+            upload_id,
+            parts,
+            ..
+        } => (key, upload_id, parts),
+        other => panic!("20 MB is uploaded in parts: {other:?}"),
+    };
+    let (owner_key, owner_upload, owner_parts) = multipart(
+        w.app
+            .handle(signed(
+                &owner,
+                "POST",
+                paths::CLIPS,
+                grant_body("big.mp4", &data, now()),
+            ))
+            .await,
+    );
+    put_parts(&w, &owner_parts, &data).await;
+    let (thief_key, _, _) = multipart(
+        w.app
+            .handle(signed(
+                &thief,
+                "POST",
+                paths::CLIPS,
+                grant_body("mine.mp4", &data, now()),
+            ))
+            .await,
+    );
+    let body = |key: &str, upload_id: &str, extra: serde_json::Value| {
+        let mut v = serde_json::json!({"key": key, "upload_id": upload_id, "size": data.len(),
+            "timestamp": now(), "nonce": nonce()});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        serde_json::to_vec(&v).unwrap()
+    };
+    let hashes = serde_json::json!({"part_sha256": part_hashes(&data)});
+    for (path, extra) in [
+        (paths::CLIPS_RESUME, hashes.clone()),
+        (paths::CLIPS_COMPLETE, serde_json::json!({})),
+    ] {
+        let resp = w
+            .app
+            .handle(signed(
+                &thief,
+                "POST",
+                path,
+                body(&thief_key, &owner_upload, extra),
+            ))
+            .await;
+        assert_eq!(
+            (resp.status().as_u16(), error_code(&resp)),
+            (400, ErrorCode::UploadIncomplete),
+            "{path} with another device's upload id: {:?}",
+            resp.body()
+        );
+    }
+    let nothing =
+        w.s3.head_object()
+            .bucket(&w.clips_bucket)
+            .key(&thief_key)
+            .send()
+            .await;
+    assert!(
+        nothing.is_err(),
+        "nothing was assembled under the thief's key"
+    );
+    // The owner's upload was left whole: it completes.
+    let done = w
+        .app
+        .handle(signed(
+            &owner,
+            "POST",
+            paths::CLIPS_COMPLETE,
+            body(&owner_key, &owner_upload, serde_json::json!({})),
+        ))
+        .await;
+    assert_eq!(done.status(), 200, "{:?}", done.body());
+    assert_eq!(stored(&w, &owner_key).await.len(), data.len());
+}

@@ -3,7 +3,8 @@
 use std::net::IpAddr;
 
 use failberry_proto::dyndns2::Answer;
-use failberry_proto::{ErrorBody, ErrorCode, SignError};
+use failberry_proto::signing::AuthError;
+use failberry_proto::{ErrorBody, ErrorCode};
 use lambda_http::{Body, Response};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -12,14 +13,15 @@ pub enum ApiError {
     Malformed(String),
     #[error("{0:?} is not a fully qualified domain name")]
     NotFqdn(String),
-    #[error("the request is not signed: {0} header missing")]
-    MissingSignature(&'static str),
+    /// Refused at the door every signed endpoint shares (`proto::signing::open`).
     #[error(transparent)]
-    Signature(SignError),
+    Auth(#[from] AuthError),
     #[error("key {key_id:?} may not update {hostname:?}")]
     HostMismatch { key_id: String, hostname: String },
     #[error("{hostname:?} is outside its configured zone {zone:?}")]
     OutsideZone { hostname: String, zone: String },
+    #[error("{0}")]
+    LinkNotAllowed(String),
     #[error("{0} records are not allowed for this host")]
     FamilyNotAllowed(&'static str),
     #[error("{ip} is {reason}, which this host may not publish")]
@@ -44,10 +46,11 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::Malformed(_) | ApiError::NotFqdn(_) => 400,
-            ApiError::MissingSignature(_) | ApiError::Signature(_) => 401,
+            ApiError::Auth(e) => e.status(),
             ApiError::HostMismatch { .. }
             | ApiError::OutsideZone { .. }
             | ApiError::FamilyNotAllowed(_)
+            | ApiError::LinkNotAllowed(_)
             | ApiError::AddressNotPublic { .. } => 403,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed => 405,
@@ -62,12 +65,11 @@ impl ApiError {
         match self {
             ApiError::Malformed(_) => ErrorCode::MalformedRequest,
             ApiError::NotFqdn(_) => ErrorCode::NotFqdn,
-            ApiError::MissingSignature(_) => ErrorCode::MissingSignature,
-            ApiError::Signature(SignError::StaleTimestamp { .. }) => ErrorCode::StaleTimestamp,
-            ApiError::Signature(_) => ErrorCode::BadSignature,
+            ApiError::Auth(e) => e.code(),
             ApiError::HostMismatch { .. } => ErrorCode::HostMismatch,
             ApiError::OutsideZone { .. } => ErrorCode::OutsideZone,
             ApiError::FamilyNotAllowed(_) => ErrorCode::FamilyNotAllowed,
+            ApiError::LinkNotAllowed(_) => ErrorCode::LinkNotAllowed,
             ApiError::AddressNotPublic { .. } => ErrorCode::AddressNotPublic,
             ApiError::Replayed { .. } => ErrorCode::ReplayedRequest,
             ApiError::TooLarge(_) => ErrorCode::BodyTooLarge,
@@ -84,9 +86,7 @@ impl ApiError {
         match self {
             ApiError::NotFqdn(_) => Answer::NotFqdn,
             ApiError::OutsideZone { .. } => Answer::NoHost,
-            ApiError::MissingSignature(_)
-            | ApiError::Signature(_)
-            | ApiError::HostMismatch { .. } => Answer::BadAuth,
+            ApiError::Auth(_) | ApiError::HostMismatch { .. } => Answer::BadAuth,
             ApiError::FamilyNotAllowed(_)
             | ApiError::AddressNotPublic { .. }
             | ApiError::Malformed(_) => Answer::DnsErr,

@@ -7,12 +7,9 @@
 //! bounds are `proto::report`'s.
 
 use failberry_aws::DocumentSource;
-use failberry_proto::hostname::normalize_fqdn;
 use failberry_proto::paths;
-use failberry_proto::report::{
-    self, ActionKind, ReportProblem, ReportRequest, ReportResponse, MAX_REPORT_BYTES,
-};
-use failberry_proto::signing::{self, SignError, KEY_ID_HEADER, SIGNATURE_HEADER};
+use failberry_proto::report::{self, ActionKind, ReportProblem, ReportRequest, ReportResponse};
+use failberry_proto::signing;
 use failberry_proto::Clock;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
@@ -21,7 +18,8 @@ use crate::dns::DnsStore;
 use crate::error::{json_response, ApiError};
 use crate::metric_log::MetricLog;
 use crate::replay::{Ordered, ReplayGuard, Stamp};
-use crate::service::{Ddns, UNKNOWN_KEY_SECRET};
+use crate::routes::signed_request;
+use crate::service::Ddns;
 
 pub const NAMESPACE: &str = "Failberry/Pi";
 pub const DEVICE: &str = "Device";
@@ -98,10 +96,6 @@ pub fn emf_lines(device: &str, report: &ReportRequest, timestamp_ms: i64) -> Vec
     lines
 }
 
-fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
 impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock, L: MetricLog> Ddns<D, R, S, K, L> {
     /// Authenticates, checks and orders a report, then writes its metric lines.
     pub(crate) async fn signed_report(
@@ -109,30 +103,19 @@ impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock, L: MetricLog> Ddn
         req: &Request,
         now: i64,
     ) -> Result<Response<Body>, ApiError> {
-        let body: &[u8] = req.body().as_ref();
-        if body.len() > MAX_REPORT_BYTES {
-            return Err(ApiError::TooLarge(MAX_REPORT_BYTES));
-        }
-        let key_id = header(req, KEY_ID_HEADER).ok_or(ApiError::MissingSignature(KEY_ID_HEADER))?;
-        let signature =
-            header(req, SIGNATURE_HEADER).ok_or(ApiError::MissingSignature(SIGNATURE_HEADER))?;
-        let name = normalize_fqdn(key_id).ok_or_else(|| ApiError::NotFqdn(key_id.to_string()))?;
         let config = self.config().await?;
-        let host = config.hosts.get(&name);
-        let key = host.map_or(UNKNOWN_KEY_SECRET, |h| h.secret.expose().as_bytes());
-        signing::verify(key, "POST", paths::REPORT, key_id, body, signature)
-            .map_err(ApiError::Signature)?;
-        let host = host.ok_or(ApiError::Signature(SignError::BadSignature))?;
-        let report: ReportRequest = serde_json::from_slice(body)
-            .map_err(|e| ApiError::Malformed(format!("body is not a report: {e}")))?;
-        report::check(&report, &host.name).map_err(|e| match e {
-            ReportProblem::OtherDevice { device, .. } => ApiError::HostMismatch {
-                key_id: key_id.to_string(),
-                hostname: device,
-            },
-            ReportProblem::Malformed(m) => ApiError::Malformed(m),
-        })?;
-        signing::check_timestamp(report.timestamp, now).map_err(ApiError::Signature)?;
+        let (host, report) =
+            signing::open::<ReportRequest>(&config, &signed_request(req, paths::REPORT), now)?;
+        report::check(&report, &host.name)
+            .and_then(|()| report::check_links(&report, &host.links))
+            .map_err(|e| match e {
+                ReportProblem::OtherDevice { device, .. } => ApiError::HostMismatch {
+                    key_id: host.name.clone(),
+                    hostname: device,
+                },
+                ReportProblem::UnknownLink { .. } => ApiError::LinkNotAllowed(e.to_string()),
+                ReportProblem::Malformed(m) => ApiError::Malformed(m),
+            })?;
         match self
             .replay
             .admit(

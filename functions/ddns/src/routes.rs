@@ -12,8 +12,8 @@ use failberry_proto::dyndns2::{self, Answer};
 use failberry_proto::hostname::normalize_fqdn;
 use failberry_proto::legacy::{self, LegacyAnswer, LegacyRequest};
 use failberry_proto::paths;
-use failberry_proto::signing::{self, SignError, KEY_ID_HEADER, SIGNATURE_HEADER};
-use failberry_proto::update::{valid_nonce, MAX_BODY_BYTES};
+use failberry_proto::signing::{self, SignedRequest};
+use failberry_proto::update::MAX_BODY_BYTES;
 use failberry_proto::{MyIpResponse, UpdateRequest, UpdateResponse, UpdateStatus};
 use lambda_http::http::Method;
 use lambda_http::request::RequestContext;
@@ -23,7 +23,7 @@ use crate::dns::DnsStore;
 use crate::error::{json_response, text_response, ApiError};
 use crate::metric_log::MetricLog;
 use crate::replay::{ReplayGuard, Stamp};
-use crate::service::{Ddns, UNKNOWN_KEY_SECRET};
+use crate::service::Ddns;
 use failberry_proto::hosts::HostConfig;
 use failberry_proto::Clock;
 
@@ -53,40 +53,22 @@ impl<D: DnsStore, R: ReplayGuard, S: DocumentSource, K: Clock, L: MetricLog> Ddn
             _ => Err(ApiError::NotFound),
         };
         result.unwrap_or_else(|e| {
-            tracing::info!(method = %method, path = %path, status = e.status(), error = %e.code(), reason = %e, "request refused");
+            tracing::info!(method = %method, path = %path, status = e.status(), error = %e.code(), reason = %e, detail = ?e, "request refused");
             e.into_response(now)
         })
     }
 
     async fn signed_update(&self, req: &Request, now: i64) -> Result<Response<Body>, ApiError> {
-        let body = body_bytes(req)?;
-        let key_id = header(req, KEY_ID_HEADER).ok_or(ApiError::MissingSignature(KEY_ID_HEADER))?;
-        let signature =
-            header(req, SIGNATURE_HEADER).ok_or(ApiError::MissingSignature(SIGNATURE_HEADER))?;
-        let name = normalize_fqdn(key_id).ok_or_else(|| ApiError::NotFqdn(key_id.to_string()))?;
         let config = self.config().await?;
-        let host = config.hosts.get(&name);
-        // An unknown key id is checked against a key no one holds and refused like a wrong
-        // signature, in the same time: the answer never tells a stranger which names exist.
-        let key = host.map_or(UNKNOWN_KEY_SECRET, |h| h.secret.expose().as_bytes());
-        signing::verify(key, "POST", paths::UPDATE, key_id, &body, signature)
-            .map_err(ApiError::Signature)?;
-        let host = host.ok_or(ApiError::Signature(SignError::BadSignature))?;
-        let update: UpdateRequest = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::Malformed(format!("body is not an update request: {e}")))?;
+        let (host, update) =
+            signing::open::<UpdateRequest>(&config, &signed_request(req, paths::UPDATE), now)?;
         let hostname = normalize_fqdn(&update.hostname)
             .ok_or_else(|| ApiError::NotFqdn(update.hostname.clone()))?;
         if hostname != host.name {
             return Err(ApiError::HostMismatch {
-                key_id: key_id.to_string(),
+                key_id: host.name.clone(),
                 hostname,
             });
-        }
-        signing::check_timestamp(update.timestamp, now).map_err(ApiError::Signature)?;
-        if !valid_nonce(&update.nonce) {
-            return Err(ApiError::Malformed(
-                "nonce must be 16-64 characters of A-Z a-z 0-9 - _".into(),
-            ));
         }
         let mut desired = Addresses {
             ipv4: update.ipv4,
@@ -329,6 +311,16 @@ fn from_source(ip: IpAddr) -> Addresses {
 
 fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The request as the shared door (`proto::signing::open`) reads it.
+pub(crate) fn signed_request<'a>(req: &'a Request, path: &'a str) -> SignedRequest<'a> {
+    SignedRequest::new(
+        req.method().as_str(),
+        path,
+        |name| header(req, name),
+        req.body().as_ref(),
+    )
 }
 
 fn body_bytes(req: &Request) -> Result<Vec<u8>, ApiError> {

@@ -22,10 +22,6 @@ use failberry_proto::hosts::{DdnsConfig, HostConfig};
 
 use failberry_proto::clock::{Clock, SystemClock};
 
-/// What an unknown key id's signature is checked against. Public, and useless to know: the check's
-/// result is thrown away, only its time matters.
-pub(crate) const UNKNOWN_KEY_SECRET: &[u8] = b"failberry: no host has this key id";
-
 /// What a change request achieved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
