@@ -16,7 +16,7 @@ use failberry_proto::{
 use reqwest::StatusCode;
 use url::Url;
 
-use crate::config::DdnsConfig;
+use crate::config::Device;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -92,10 +92,10 @@ pub struct PreparedUpdate {
 pub struct ApiClient {
     base: Url,
     signer: Signer,
-    /// Bound to the configured interface and to an IPv4 local address, so the API sees the
-    /// wireless link's IPv4 address whatever the default route.
+    /// Bound to the interface asked for (if any) and to an IPv4 local address, so the API sees
+    /// that link's IPv4 address whatever the default route.
     myip_http: reqwest::Client,
-    /// Bound to the same interface, any family.
+    /// Bound to the same interface (if any), any family.
     update_http: reqwest::Client,
     /// Server clock minus local clock, in seconds.
     offset: AtomicI64,
@@ -114,16 +114,23 @@ impl std::fmt::Debug for ApiClient {
 }
 
 impl ApiClient {
-    pub fn new(config: &DdnsConfig) -> Result<Self, reqwest::Error> {
-        let interface = config.bind_interface();
+    /// A client signing as `device`, its requests bound to `interface` (DDNS detection through
+    /// the link it publishes) or, with `None`, leaving by the default route (reports and clips,
+    /// which must get out over whichever link is up).
+    pub fn new(device: &Device, interface: Option<&str>) -> Result<Self, reqwest::Error> {
         Ok(Self {
-            base: config.api_url.clone(),
-            signer: Signer::new(&config.hostname, config.secret.expose()),
+            base: device.api_url.clone(),
+            signer: Signer::new(&device.hostname, device.secret.expose()),
             myip_http: http_client(interface, Some(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))?,
             update_http: http_client(interface, None)?,
             offset: AtomicI64::new(0),
             stamps: Stamps::new(),
         })
+    }
+
+    /// The device's name: the key id requests are signed with.
+    pub fn device_name(&self) -> &str {
+        self.signer.key_id()
     }
 
     /// Local clock plus the offset learnt from the server: the time requests are signed with.
@@ -426,18 +433,12 @@ mod tests {
 
     #[test]
     fn stamps_only_move_forward_even_when_the_clock_is_set_back() {
-        use crate::config::{DdnsConfig, Ipv4Source, Ipv6Source};
-        let config = DdnsConfig {
+        let device = Device {
             api_url: "http://127.0.0.1:9/".parse().unwrap(),
             hostname: "wireless.home.example.com".into(),
             secret: failberry_proto::Secret::new("0123456789abcdef0123"),
-            ipv4: Ipv4Source::MyIp { interface: None },
-            ipv6: Ipv6Source::Off,
-            state_file: "/nonexistent/state.json".into(),
-            interval: Duration::from_secs(60),
-            refresh_after: Duration::from_secs(3 * 86_400),
         };
-        let client = ApiClient::new(&config).unwrap();
+        let client = ApiClient::new(&device, None).unwrap();
         let first = client.prepare_update(None, None).request.timestamp;
         let second = client.prepare_update(None, None).request.timestamp;
         assert!(second > first, "{first} then {second}");
@@ -468,7 +469,7 @@ mod tests {
                 },
                 ..Default::default()
             };
-            DdnsConfig::build(Default::default(), &overrides).unwrap()
+            Device::build(&Default::default(), &overrides).unwrap()
         };
         let cases = [
             (
@@ -493,7 +494,7 @@ mod tests {
             ),
         ];
         for (name, base, want) in cases {
-            let client = ApiClient::new(&config(base)).unwrap();
+            let client = ApiClient::new(&config(base), None).unwrap();
             assert_eq!(client.endpoint(UPDATE).as_str(), want, "{name}");
         }
     }

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::{FolderMode, Ipv4From, Ipv6From};
+
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/failberry/config.toml";
 
 /// The failberry Raspberry Pi client: keeps the wireless DNS name of a home network up to date
@@ -153,9 +155,9 @@ pub struct CameraSettings {
     #[arg(long = "folder", global = true, value_name = "[CAMERA=]PATH")]
     pub folders: Vec<String>,
 
-    /// How the --folder entries notice finished files [inotify, poll]
-    #[arg(long, global = true, value_parser = ["inotify", "poll"], value_name = "MODE")]
-    pub folder_mode: Option<String>,
+    /// How the --folder entries notice finished files
+    #[arg(long, global = true, value_enum, value_name = "MODE")]
+    pub folder_mode: Option<FolderMode>,
 }
 
 #[derive(Debug, Args)]
@@ -199,10 +201,10 @@ pub struct DdnsSettings {
         long,
         global = true,
         env = "FAILBERRY_IPV4",
-        value_parser = ["myip", "interface", "file", "off"],
+        value_enum,
         value_name = "SOURCE"
     )]
-    pub ipv4: Option<String>,
+    pub ipv4: Option<Ipv4From>,
 
     /// Interface for IPv4: with `myip` the API requests are bound to it, with `interface` its
     /// address is read [config: ddns.ipv4_interface]
@@ -223,10 +225,10 @@ pub struct DdnsSettings {
         long,
         global = true,
         env = "FAILBERRY_IPV6",
-        value_parser = ["interface", "off"],
+        value_enum,
         value_name = "SOURCE"
     )]
-    pub ipv6: Option<String>,
+    pub ipv6: Option<Ipv6From>,
 
     /// Interface whose stable global IPv6 address is published [config: ddns.ipv6_interface]
     #[arg(
@@ -392,7 +394,7 @@ mod tests {
             o.ddns.hostname.as_deref(),
             Some("wireless.home.example.com")
         );
-        assert_eq!(o.ddns.ipv4.as_deref(), Some("file"));
+        assert_eq!(o.ddns.ipv4, Some(Ipv4From::File));
         assert_eq!(o.ddns.ipv4_file, Some(PathBuf::from("/tmp/ip")));
         assert!(matches!(
             cli.command,

@@ -8,6 +8,7 @@ pub mod api;
 pub mod backoff;
 pub mod camera;
 pub mod cli;
+pub mod command;
 pub mod config;
 pub mod ddns;
 pub mod detect;
@@ -102,9 +103,9 @@ fn load_raw_config(cli: &Cli) -> anyhow::Result<RawConfig> {
 fn load_ddns_config(cli: &Cli) -> anyhow::Result<DdnsConfig> {
     let config = DdnsConfig::build(load_raw_config(cli)?, &cli.overrides())?;
     info!(
-        api_url = %config.api_url,
-        hostname = %config.hostname,
-        secret = %config.secret,
+        api_url = %config.device.api_url,
+        hostname = %config.device.hostname,
+        secret = %config.device.secret,
         ipv4 = ?config.ipv4.to_string(),
         ipv6 = ?config.ipv6.to_string(),
         state_file = %config.state_file.display(),

@@ -186,7 +186,7 @@ impl Device {
             ddns: DdnsSettings {
                 hostname: Some(HOST.into()),
                 secret: Some(SECRET.into()),
-                ipv4: Some("file".into()),
+                ipv4: Some(failberry::config::Ipv4From::File),
                 ipv4_file: Some(self.ip_file()),
                 state_file: Some(self.state_file()),
                 ..DdnsSettings::default()
@@ -443,7 +443,7 @@ async fn myip_gives_the_address_and_the_clock() {
     .await;
     let device = Device::new(None);
     let mut overrides = device.overrides(&api);
-    overrides.ddns.ipv4 = Some("myip".into());
+    overrides.ddns.ipv4 = Some(failberry::config::Ipv4From::MyIp);
     overrides.ddns.ipv4_file = None;
     let config = DdnsConfig::build(RawConfig::default(), &overrides).unwrap();
 
@@ -477,7 +477,7 @@ async fn myip_failure_sends_nothing() {
     let api = FakeApi::start(|_, _| error(502, "bad_gateway", SystemClock.unix_secs())).await;
     let device = Device::new(None);
     let mut overrides = device.overrides(&api);
-    overrides.ddns.ipv4 = Some("myip".into());
+    overrides.ddns.ipv4 = Some(failberry::config::Ipv4From::MyIp);
     let config = DdnsConfig::build(RawConfig::default(), &overrides).unwrap();
 
     let outcome = ddns::run_once(&config, RunOptions::default())

@@ -5,8 +5,10 @@
 //! deleted afterwards (their veths with them).
 //!
 //! Shows that `ddns update` publishes the wireless link's address whatever the default route
-//! says, and that the watchdog sees the wireless link die (up, but no transit) while the wired one
-//! stays up. Needs root (or CAP_SYS_ADMIN) for `ip netns add`, and python3 for the stand-in:
+//! says, that the watchdog sees the wireless link die (up, but no transit) while the wired one
+//! stays up, and that with the documented config (`ipv4_interface = "wl0"`) and the wireless link
+//! down, a clip still goes up over the wire (the real local stack and moto run on the wired
+//! provider's side for that one). Needs root (or CAP_SYS_ADMIN) for `ip netns add`, and python3 for the stand-in:
 //! without them the tests skip, saying why.
 
 use std::path::{Path, PathBuf};
@@ -429,5 +431,136 @@ fn watchdog_sees_the_wireless_link_die_while_the_wired_one_stays_up() {
     assert!(
         after.iter().all(|l| l == "wired") && !after.is_empty(),
         "{after:?}"
+    );
+}
+
+/// Waits until something answers TCP on `addr` from inside `ns`.
+fn wait_for_port(ns: &str, addr: &str, port: u16, what: &str) {
+    let probe = format!("import socket; socket.create_connection(('{addr}', {port}), 1)");
+    let start = Instant::now();
+    loop {
+        let ok = Command::new("ip")
+            .args(["netns", "exec", ns, "python3", "-c", &probe])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{what} did not start listening on {addr}:{port}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The camera path signs as the device but is not DDNS: its requests leave by the default route,
+/// so a dead wireless link (here: `wl0` down, the very interface DDNS detection is bound to)
+/// does not stop clips going up over the wire.
+#[test]
+fn a_clip_is_stored_over_the_wire_while_the_wireless_link_is_down() {
+    let Some(mut lab) = lab_or_skip() else { return };
+    let stack_bin = Path::new(env!("CARGO_BIN_EXE_failberry")).with_file_name("failberry-local");
+    let moto_bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
+    if !stack_bin.exists() || !moto_bin.exists() {
+        eprintln!(
+            "SKIPPED: {} or {} is missing (`make test` builds and installs both)",
+            stack_bin.display(),
+            moto_bin.display()
+        );
+        return;
+    }
+    // The real stack and its emulator, reachable only through the wired provider.
+    let moto = Command::new("ip")
+        .args(["netns", "exec", &lab.wired])
+        .arg(&moto_bin)
+        .args(["-H", API, "-p", "5000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    lab.standins.push(moto);
+    wait_for_port(&lab.wired, API, 5000, "moto");
+    let stack_log = std::fs::File::create(lab.dir.path().join("stack.log")).unwrap();
+    let stack = Command::new("ip")
+        .args(["netns", "exec", &lab.wired])
+        .arg(&stack_bin)
+        .args(["--moto-url", &format!("http://{API}:5000"), "serve"])
+        .args(["--host", API, "--port", "8081"])
+        .stdout(Stdio::null())
+        .stderr(stack_log)
+        .spawn()
+        .unwrap();
+    lab.standins.push(stack);
+    wait_for_port(&lab.wired, API, 8081, "the local stack");
+
+    let clips = lab.dir.path().join("clips");
+    std::fs::create_dir_all(&clips).unwrap();
+    let config = lab.dir.path().join("camera.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[api]
+url = "http://{API}:8081"
+[ddns]
+hostname = "wireless.home.example.com"
+secret = "demo-secret-change-me-0123456789"
+ipv4 = "myip"
+ipv4_interface = "wl0"
+[camera]
+queue_dir = "{queue}"
+retry_secs = 1
+result_poll_secs = 1
+[[camera.folder]]
+path = "{clips}"
+camera = "porch"
+mode = "poll"
+stable_secs = 1
+poll_secs = 1
+"#,
+            queue = lab.dir.path().join("queue").display(),
+            clips = clips.display(),
+        ),
+    )
+    .unwrap();
+    in_ns(&lab.pi, &["ip", "link", "set", "wl0", "down"]);
+    std::fs::write(clips.join("porch-1.mp4"), vec![7u8; 300_000]).unwrap();
+
+    let log_path = lab.dir.path().join("camera.log");
+    let mut connector = Command::new("ip")
+        .args(["netns", "exec", &lab.pi, env!("CARGO_BIN_EXE_failberry")])
+        .args(["--config", config.to_str().unwrap(), "--log-format", "json"])
+        .args(["camera", "watch"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let stored = loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let stored: Vec<Value> = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["fields"]["message"] == "clip stored")
+            .collect();
+        if !stored.is_empty() || start.elapsed() > Duration::from_secs(60) {
+            break stored;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let _ = connector.kill();
+    let _ = connector.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert_eq!(
+        stored.len(),
+        1,
+        "the clip was not stored over the wire: {log}"
+    );
+    let key = stored[0]["fields"]["key"].as_str().unwrap_or_default();
+    assert!(
+        key.contains("incoming/wireless.home.example.com/porch/") && key.contains("porch-1.mp4"),
+        "{key}"
     );
 }

@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use failberry::config::Device;
 use failberry::watchdog::report::ApiReporter;
 use failberry::watchdog::{Report, Reporter};
 use failberry_proto::report::{self, LinkReport, ReportRequest};
@@ -81,6 +82,14 @@ async fn standin(
     (url, seen)
 }
 
+fn device(url: &str) -> Device {
+    Device {
+        api_url: url.parse().unwrap(),
+        hostname: HOST.into(),
+        secret: failberry_proto::Secret::new(SECRET),
+    }
+}
+
 fn sample() -> Report {
     Report {
         links: vec![LinkReport {
@@ -98,7 +107,7 @@ fn sample() -> Report {
 async fn reports_are_signed_as_the_api_verifies_them() {
     let now = SystemClock.unix_secs();
     let (url, seen) = standin(vec![(200, format!(r#"{{"metrics":1,"time":{now}}}"#))]).await;
-    let reporter = ApiReporter::new(&url.parse().unwrap(), HOST, SECRET).unwrap();
+    let reporter = ApiReporter::new(&device(&url)).unwrap();
     reporter.send(&sample()).await.expect("accepted");
     let seen = seen.lock().unwrap();
     let request = seen[0]
@@ -121,7 +130,7 @@ async fn a_stale_clock_is_corrected_from_the_answer_and_refusals_are_errors() {
         ),
     ])
     .await;
-    let reporter = ApiReporter::new(&url.parse().unwrap(), HOST, SECRET).unwrap();
+    let reporter = ApiReporter::new(&device(&url)).unwrap();
     reporter
         .send(&sample())
         .await
@@ -135,6 +144,10 @@ async fn a_stale_clock_is_corrected_from_the_answer_and_refusals_are_errors() {
             retry.timestamp
         );
     }
-    let error = reporter.send(&sample()).await.expect_err("refused");
+    let error = reporter
+        .send(&sample())
+        .await
+        .expect_err("refused")
+        .to_string();
     assert!(error.contains("host_mismatch"), "{error}");
 }

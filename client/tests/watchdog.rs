@@ -61,7 +61,7 @@ impl LinkChecks for World {
 }
 
 impl Commands for World {
-    async fn run(&self, argv: &[String]) -> Result<(), String> {
+    async fn run(&self, argv: &[String]) -> Result<(), failberry::command::CommandError> {
         let now = self.now.load(Ordering::SeqCst);
         self.commands.lock().unwrap().push((now, argv.join(" ")));
         Ok(())
@@ -79,7 +79,7 @@ impl ByteCounters for World {
 }
 
 impl Reporter for World {
-    async fn send(&self, report: &Report) -> Result<(), String> {
+    async fn send(&self, report: &Report) -> Result<(), failberry::api::ApiError> {
         self.reports.lock().unwrap().push(report.clone());
         Ok(())
     }

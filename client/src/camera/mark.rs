@@ -4,15 +4,15 @@
 //! the interesting clips of those sources, and the `on_result` hook for any other NVR, which gets
 //! every result JSON on stdin. A failed mark is logged, never retried forever, never fatal.
 
-use std::process::Stdio;
+use std::ffi::OsStr;
 use std::time::Duration;
 
 use failberry_proto::clips::result::ClipResult;
-use tokio::io::AsyncWriteExt;
 
 use super::queue::{Job, Origin};
 use super::source::frigate::Frigate;
 use super::source::unifi::UnifiVideo;
+use crate::command::{run_bounded, CommandError};
 use crate::config::CameraConfig;
 
 const HOOK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -119,34 +119,15 @@ async fn run_hook(
     key: &str,
     verdict: &Verdict,
     result: &[u8],
-) -> Result<(), String> {
-    let mut child = tokio::process::Command::new(&command[0])
-        .args(&command[1..])
-        .env("FAILBERRY_CLIP_KEY", key)
-        .env("FAILBERRY_CLIP_PATH", &job.path)
-        .env("FAILBERRY_CAMERA", &job.camera)
-        .env("FAILBERRY_INTERESTING", verdict.interesting.to_string())
-        .stdin(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("{}: {e}", command[0]))?;
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    let body = result.to_vec();
-    let wait = async move {
-        // A hook that does not read stdin is fine: a broken pipe is ignored.
-        let _ = stdin.write_all(&body).await;
-        drop(stdin);
-        child.wait().await
-    };
-    match tokio::time::timeout(HOOK_TIMEOUT, wait).await {
-        Err(_) => Err(format!(
-            "still running after {} s, killed",
-            HOOK_TIMEOUT.as_secs()
-        )),
-        Ok(Err(e)) => Err(e.to_string()),
-        Ok(Ok(status)) if status.success() => Ok(()),
-        Ok(Ok(status)) => Err(format!("exited with {status}")),
-    }
+) -> Result<(), CommandError> {
+    let interesting = verdict.interesting.to_string();
+    let env = [
+        ("FAILBERRY_CLIP_KEY", OsStr::new(key)),
+        ("FAILBERRY_CLIP_PATH", job.path.as_os_str()),
+        ("FAILBERRY_CAMERA", OsStr::new(&job.camera)),
+        ("FAILBERRY_INTERESTING", OsStr::new(&interesting)),
+    ];
+    run_bounded(command, &env, Some(result.to_vec()), HOOK_TIMEOUT).await
 }
 
 #[cfg(test)]

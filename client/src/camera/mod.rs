@@ -71,7 +71,8 @@ pub async fn watch(
 ) -> anyhow::Result<()> {
     let queue = Queue::open(&config.queue_dir)
         .with_context(|| format!("opening the queue {}", config.queue_dir.display()))?;
-    let api = Arc::new(ApiClient::new(&config.device).context("building the HTTP client")?);
+    // Unbound: clips leave by the default route, over whichever link is up.
+    let api = Arc::new(ApiClient::new(&config.device, None).context("building the HTTP client")?);
     let uploader = Arc::new(Uploader::new(api).context("building the HTTP client")?);
     let marker = Arc::new(Marker::new(config));
 

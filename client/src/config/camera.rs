@@ -1,15 +1,15 @@
 //! The checked config of `camera watch` / `camera status`, built from `[camera]` as `raw` reads
 //! it: where the durable queue lives, how many uploads run at once, the clip sources (folders,
 //! Frigate, Unifi Video) and the `on_result` hook. The device's identity (API URL, host name,
-//! secret) is the ddns one: one device, one secret.
+//! secret) is `Device`, the one DDNS signs as: one device, one secret.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use url::Url;
 
-use super::ddns::DdnsConfig;
-use super::raw::{RawConfig, RawFolder};
+use super::device::Device;
+use super::raw::{FolderMode, RawConfig, RawFolder};
 use super::{invalid, pick, ConfigError, Overrides};
 
 pub const DEFAULT_QUEUE_DIR: &str = "/var/lib/failberry/camera";
@@ -22,14 +22,6 @@ pub const DEFAULT_RESULT_POLL_SECS: u64 = 5;
 pub const DEFAULT_STABLE_SECS: u64 = 3;
 pub const DEFAULT_POLL_SECS: u64 = 10;
 const DEFAULT_EXTENSIONS: [&str; 5] = ["mp4", "mkv", "mov", "avi", "ts"];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FolderMode {
-    /// inotify `CLOSE_WRITE` and `MOVED_TO`.
-    Notify,
-    /// A file is finished once its size and mtime held still for `stable`.
-    Poll,
-}
 
 #[derive(Debug, Clone)]
 pub struct FolderSource {
@@ -62,7 +54,7 @@ pub struct UnifiSource {
 #[derive(Debug, Clone)]
 pub struct CameraConfig {
     /// API URL, host name (the key id) and secret.
-    pub device: DdnsConfig,
+    pub device: Device,
     pub queue_dir: PathBuf,
     pub concurrency: usize,
     pub retry: Duration,
@@ -108,7 +100,7 @@ impl CameraConfig {
     pub fn build(mut file: RawConfig, overrides: &Overrides) -> Result<Self, ConfigError> {
         let raw = std::mem::take(&mut file.camera);
         let flags = &overrides.camera;
-        let device = DdnsConfig::build(file, overrides)?;
+        let device = Device::build(&file, overrides)?;
         let queue_dir = pick(&flags.queue_dir, raw.queue_dir)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_QUEUE_DIR));
         let concurrency = pick(&flags.concurrency, raw.concurrency).unwrap_or(DEFAULT_CONCURRENCY);
@@ -135,7 +127,7 @@ impl CameraConfig {
             raw_folders.push(RawFolder {
                 path: path.into(),
                 camera,
-                mode: flags.folder_mode.clone(),
+                mode: flags.folder_mode,
                 stable_secs: None,
                 poll_secs: None,
                 extensions: None,
@@ -147,21 +139,10 @@ impl CameraConfig {
                 failberry_proto::clips::check_camera(camera)
                     .map_err(|e| invalid("camera.folder.camera", camera, e.to_string()))?;
             }
-            let mode = match f.mode.as_deref().unwrap_or("inotify") {
-                "inotify" => FolderMode::Notify,
-                "poll" => FolderMode::Poll,
-                other => {
-                    return Err(invalid(
-                        "camera.folder.mode",
-                        other,
-                        "expected inotify or poll",
-                    ))
-                }
-            };
             folders.push(FolderSource {
                 path: f.path,
                 camera: f.camera,
-                mode,
+                mode: f.mode.unwrap_or_default(),
                 stable: secs(
                     "camera.folder.stable_secs",
                     f.stable_secs,
@@ -263,9 +244,11 @@ mod tests {
     use crate::config::fixtures::full_file;
     use std::path::Path;
 
+    /// A value of the wrong kind (an unknown folder mode) is refused while parsing, a value out
+    /// of bounds while building: both are refusals here.
     fn build(extra: &str) -> Result<CameraConfig, ConfigError> {
         let text = format!("{}{extra}", full_file());
-        let raw = RawConfig::parse(&text, Path::new("test.toml")).expect("parses");
+        let raw = RawConfig::parse(&text, Path::new("test.toml"))?;
         CameraConfig::build(raw, &Overrides::default())
     }
 

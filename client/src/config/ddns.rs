@@ -6,12 +6,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use failberry_proto::hostname::normalize_fqdn;
-use failberry_proto::Secret;
-use url::Url;
-
-use super::check::{check_interface, check_secret, check_url, state_file};
-use super::raw::RawConfig;
+use super::check::{check_interface, state_file};
+use super::device::Device;
+use super::raw::{Ipv4From, Ipv6From, RawConfig};
 use super::{invalid, pick, ConfigError, Overrides};
 
 pub const DEFAULT_INTERVAL_SECS: u64 = 60;
@@ -42,10 +39,8 @@ pub enum Ipv6Source {
 /// Everything `ddns update` and `ddns watch` need, checked.
 #[derive(Debug, Clone)]
 pub struct DdnsConfig {
-    pub api_url: Url,
-    /// Normalised (lowercase, no trailing dot); also the key id of signed requests.
-    pub hostname: String,
-    pub secret: Secret,
+    /// The API, the host name to publish (also the key id) and the secret.
+    pub device: Device,
     pub ipv4: Ipv4Source,
     pub ipv6: Ipv6Source,
     pub state_file: PathBuf,
@@ -56,101 +51,45 @@ pub struct DdnsConfig {
 impl DdnsConfig {
     /// Lays `overrides` over `file` and checks every value.
     pub fn build(file: RawConfig, overrides: &Overrides) -> Result<Self, ConfigError> {
-        let raw = file.ddns;
         let flags = &overrides.ddns;
-        let api_url = pick(&overrides.api_url, file.api.url).ok_or(ConfigError::Missing {
-            key: "api.url",
-            flag: "--api-url",
-            env: "FAILBERRY_API_URL",
-        })?;
-        let api_url = check_url(&api_url)?;
-
-        let hostname = pick(&flags.hostname, raw.hostname).ok_or(ConfigError::Missing {
-            key: "ddns.hostname",
-            flag: "--hostname",
-            env: "FAILBERRY_HOSTNAME",
-        })?;
-        let hostname = normalize_fqdn(&hostname).ok_or_else(|| {
-            invalid(
-                "ddns.hostname",
-                &hostname,
-                "not a fully qualified domain name",
-            )
-        })?;
-
-        // The secret and its file are one setting: the layer that names either one decides.
-        let (secret, secret_file) = if flags.secret.is_some() || flags.secret_file.is_some() {
-            (flags.secret.clone(), flags.secret_file.clone())
-        } else {
-            (raw.secret, raw.secret_file)
-        };
-        let secret = match (secret, secret_file) {
-            (Some(_), Some(path)) => {
-                return Err(invalid(
-                    "ddns.secret_file",
-                    path.display(),
-                    "set either ddns.secret or ddns.secret_file, not both",
-                ))
-            }
-            (Some(secret), None) => check_secret("ddns.secret", secret)?,
-            (None, Some(path)) => {
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    invalid(
-                        "ddns.secret_file",
-                        path.display(),
-                        format!("unreadable: {e}"),
-                    )
-                })?;
-                check_secret("ddns.secret_file", text.trim().to_string())?
-            }
-            (None, None) => {
-                return Err(ConfigError::Missing {
-                    key: "ddns.secret or ddns.secret_file",
-                    flag: "--secret/--secret-file",
-                    env: "FAILBERRY_SECRET/FAILBERRY_SECRET_FILE",
-                })
-            }
-        };
+        let device = Device::build(&file, overrides)?;
+        let raw = file.ddns;
 
         let ipv4_interface = pick(&flags.ipv4_interface, raw.ipv4_interface)
             .map(|name| check_interface("ddns.ipv4_interface", name))
             .transpose()?;
         let ipv4_file = pick(&flags.ipv4_file, raw.ipv4_file);
-        let ipv4 = match pick(&flags.ipv4, raw.ipv4).as_deref().unwrap_or("myip") {
-            "myip" => Ipv4Source::MyIp {
+        let ipv4 = match pick(&flags.ipv4, raw.ipv4).unwrap_or(Ipv4From::MyIp) {
+            Ipv4From::MyIp => Ipv4Source::MyIp {
                 interface: ipv4_interface,
             },
-            "interface" => Ipv4Source::Interface(ipv4_interface.ok_or(ConfigError::Missing {
-                key: "ddns.ipv4_interface (needed by ddns.ipv4 = \"interface\")",
-                flag: "--ipv4-interface",
-                env: "FAILBERRY_IPV4_INTERFACE",
-            })?),
-            "file" => Ipv4Source::File(ipv4_file.ok_or(ConfigError::Missing {
+            Ipv4From::Interface => {
+                Ipv4Source::Interface(ipv4_interface.ok_or(ConfigError::Missing {
+                    key: "ddns.ipv4_interface (needed by ddns.ipv4 = \"interface\")",
+                    flag: "--ipv4-interface",
+                    env: "FAILBERRY_IPV4_INTERFACE",
+                })?)
+            }
+            Ipv4From::File => Ipv4Source::File(ipv4_file.ok_or(ConfigError::Missing {
                 key: "ddns.ipv4_file (needed by ddns.ipv4 = \"file\")",
                 flag: "--ipv4-file",
                 env: "FAILBERRY_IPV4_FILE",
             })?),
-            "off" => Ipv4Source::Off,
-            other => {
-                return Err(invalid(
-                    "ddns.ipv4",
-                    other,
-                    "expected myip, interface, file or off",
-                ))
-            }
+            Ipv4From::Off => Ipv4Source::Off,
         };
 
         let ipv6_interface = pick(&flags.ipv6_interface, raw.ipv6_interface)
             .map(|name| check_interface("ddns.ipv6_interface", name))
             .transpose()?;
-        let ipv6 = match pick(&flags.ipv6, raw.ipv6).as_deref().unwrap_or("off") {
-            "interface" => Ipv6Source::Interface(ipv6_interface.ok_or(ConfigError::Missing {
-                key: "ddns.ipv6_interface (needed by ddns.ipv6 = \"interface\")",
-                flag: "--ipv6-interface",
-                env: "FAILBERRY_IPV6_INTERFACE",
-            })?),
-            "off" => Ipv6Source::Off,
-            other => return Err(invalid("ddns.ipv6", other, "expected interface or off")),
+        let ipv6 = match pick(&flags.ipv6, raw.ipv6).unwrap_or(Ipv6From::Off) {
+            Ipv6From::Interface => {
+                Ipv6Source::Interface(ipv6_interface.ok_or(ConfigError::Missing {
+                    key: "ddns.ipv6_interface (needed by ddns.ipv6 = \"interface\")",
+                    flag: "--ipv6-interface",
+                    env: "FAILBERRY_IPV6_INTERFACE",
+                })?)
+            }
+            Ipv6From::Off => Ipv6Source::Off,
         };
         if ipv4 == Ipv4Source::Off && ipv6 == Ipv6Source::Off {
             return Err(invalid(
@@ -182,9 +121,7 @@ impl DdnsConfig {
         }
 
         Ok(Self {
-            api_url,
-            hostname,
-            secret,
+            device,
             ipv4,
             ipv6,
             state_file,
@@ -254,11 +191,11 @@ mod tests {
     fn full_file_is_read_with_real_types() {
         let cfg = build(&full_file(), Overrides::default()).expect("valid");
         assert_eq!(
-            cfg.api_url.as_str(),
+            cfg.device.api_url.as_str(),
             "https://abc.execute-api.eu-west-1.amazonaws.com/"
         );
-        assert_eq!(cfg.hostname, "wireless.home.example.com");
-        assert_eq!(cfg.secret.expose(), SECRET);
+        assert_eq!(cfg.device.hostname, "wireless.home.example.com");
+        assert_eq!(cfg.device.secret.expose(), SECRET);
         assert_eq!(
             cfg.ipv4,
             Ipv4Source::MyIp {
@@ -287,16 +224,16 @@ mod tests {
         let overrides = Overrides {
             ddns: DdnsSettings {
                 hostname: Some("other.example.com".into()),
-                ipv4: Some("file".into()),
+                ipv4: Some(Ipv4From::File),
                 ipv4_file: Some("/run/modem/ip".into()),
-                ipv6: Some("off".into()),
+                ipv6: Some(Ipv6From::Off),
                 ..DdnsSettings::default()
             },
             interval_secs: Some(10),
             ..Overrides::default()
         };
         let cfg = build(&full_file(), overrides).expect("valid");
-        assert_eq!(cfg.hostname, "other.example.com");
+        assert_eq!(cfg.device.hostname, "other.example.com");
         assert_eq!(cfg.ipv4, Ipv4Source::File("/run/modem/ip".into()));
         assert_eq!(cfg.ipv6, Ipv6Source::Off);
         assert_eq!(cfg.interval, Duration::from_secs(10));
@@ -314,7 +251,7 @@ mod tests {
             path.display()
         );
         let cfg = build(&text, Overrides::default()).expect("valid");
-        assert_eq!(cfg.secret.expose(), SECRET);
+        assert_eq!(cfg.device.secret.expose(), SECRET);
 
         let overrides = Overrides {
             ddns: DdnsSettings {
@@ -324,7 +261,7 @@ mod tests {
             ..Overrides::default()
         };
         let cfg = build(&text, overrides).expect("flag secret replaces the file's secret_file");
-        assert_eq!(cfg.secret.expose(), "flag-secret-0123456789");
+        assert_eq!(cfg.device.secret.expose(), "flag-secret-0123456789");
     }
 
     #[test]
@@ -401,32 +338,32 @@ mod tests {
             (
                 "interface source without interface",
                 "",
-                with(|o| o.ddns.ipv4 = Some("interface".into())),
+                with(|o| o.ddns.ipv4 = Some(Ipv4From::Interface)),
                 "ddns.ipv4_interface (needed by ddns.ipv4 = \"interface\") is not set",
             ),
             (
                 "file source without file",
                 "",
-                with(|o| o.ddns.ipv4 = Some("file".into())),
+                with(|o| o.ddns.ipv4 = Some(Ipv4From::File)),
                 "ddns.ipv4_file (needed by ddns.ipv4 = \"file\") is not set",
             ),
             (
                 "ipv6 interface without interface",
                 "",
-                with(|o| o.ddns.ipv6 = Some("interface".into())),
+                with(|o| o.ddns.ipv6 = Some(Ipv6From::Interface)),
                 "ddns.ipv6_interface",
             ),
             (
                 "unknown ipv4 source in the file",
                 "[ddns]\nipv4 = \"dhcp\"\n",
                 minimal(),
-                "ddns.ipv4 = \"dhcp\": expected myip, interface, file or off",
+                "unknown variant `dhcp`, expected one of `myip`, `interface`, `file`, `off`",
             ),
             (
                 "unknown ipv6 source in the file",
                 "[ddns]\nipv6 = \"slaac\"\n",
                 minimal(),
-                "ddns.ipv6 = \"slaac\"",
+                "unknown variant `slaac`",
             ),
             (
                 "both families off",

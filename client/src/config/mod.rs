@@ -11,6 +11,7 @@
 mod camera;
 mod check;
 mod ddns;
+mod device;
 mod file_check;
 mod health;
 mod raw;
@@ -20,17 +21,18 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use crate::cli::Overrides;
-pub use camera::{
-    CameraConfig, FolderMode, FolderSource, FrigateSource, UnifiSource, DEFAULT_QUEUE_DIR,
-};
+pub use camera::{CameraConfig, FolderSource, FrigateSource, UnifiSource, DEFAULT_QUEUE_DIR};
 pub use check::MIN_SECRET_CHARS;
 pub use ddns::{DdnsConfig, Ipv4Source, Ipv6Source, DEFAULT_INTERVAL_SECS, DEFAULT_REFRESH_DAYS};
+pub use device::Device;
 pub use file_check::{check_text, Problem};
 pub use health::{
     HealthConfig, DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_HEALTH_LISTEN, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_WRITE_TIMEOUT_SECS,
 };
-pub use raw::{RawApi, RawCamera, RawConfig, RawDdns, RawHealth, RawWatchdog};
+pub use raw::{
+    FolderMode, Ipv4From, Ipv6From, RawApi, RawCamera, RawConfig, RawDdns, RawHealth, RawWatchdog,
+};
 pub use watchdog::{
     parse_target, DataCap, ProbeTarget, RecoveryStep, Threshold, WatchdogConfig,
     DEFAULT_WATCHDOG_STATE_FILE,

@@ -31,16 +31,54 @@ pub struct RawApi {
     pub url: Option<String>,
 }
 
+/// `ddns.ipv4` / `--ipv4`: where the IPv4 address to publish comes from. One spelling for the
+/// file and the flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Ipv4From {
+    /// Ask the API's `/v1/myip`.
+    #[value(name = "myip")]
+    MyIp,
+    /// Read the interface's address.
+    Interface,
+    /// Read the first line of a file.
+    File,
+    Off,
+}
+
+/// `ddns.ipv6` / `--ipv6`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Ipv6From {
+    /// The interface's stable global address.
+    Interface,
+    Off,
+}
+
+/// `camera.folder.mode` / `--folder-mode`: how a folder notices finished files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+pub enum FolderMode {
+    /// inotify `CLOSE_WRITE` and `MOVED_TO`.
+    #[default]
+    #[serde(rename = "inotify")]
+    #[value(name = "inotify")]
+    Notify,
+    /// A file is finished once its size and mtime held still for `stable_secs` (SMB, NFS, FUSE
+    /// send no events).
+    #[serde(rename = "poll")]
+    Poll,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDdns {
     pub hostname: Option<String>,
     pub secret: Option<String>,
     pub secret_file: Option<PathBuf>,
-    pub ipv4: Option<String>,
+    pub ipv4: Option<Ipv4From>,
     pub ipv4_interface: Option<String>,
     pub ipv4_file: Option<PathBuf>,
-    pub ipv6: Option<String>,
+    pub ipv6: Option<Ipv6From>,
     pub ipv6_interface: Option<String>,
     pub state_file: Option<PathBuf>,
     pub interval_secs: Option<u64>,
@@ -83,8 +121,7 @@ pub struct RawCamera {
 pub struct RawFolder {
     pub path: PathBuf,
     pub camera: Option<String>,
-    /// `inotify` (default) or `poll`, for filesystems that send no events (SMB, NFS, FUSE).
-    pub mode: Option<String>,
+    pub mode: Option<FolderMode>,
     pub stable_secs: Option<u64>,
     pub poll_secs: Option<u64>,
     pub extensions: Option<Vec<String>>,

@@ -96,7 +96,10 @@ pub struct Updater {
 impl Updater {
     /// The detectors and API client the config asks for.
     pub fn new(config: &DdnsConfig) -> anyhow::Result<Self> {
-        let api = Arc::new(ApiClient::new(config).context("building the HTTP client")?);
+        let api = Arc::new(
+            ApiClient::new(&config.device, config.bind_interface())
+                .context("building the HTTP client")?,
+        );
         let ipv4 = detect::ipv4_detector(config, api.clone());
         let ipv6 = detect::ipv6_detector(config);
         Ok(Self::with_detectors(config, api, ipv4, ipv6))
@@ -185,9 +188,9 @@ impl Updater {
             Decision::NothingDetected => return Ok(Outcome::NothingDetected),
             Decision::UpToDate => {
                 if self.warnings.raise(UP_TO_DATE) {
-                    info!(hostname = %self.config.hostname, "nothing to send");
+                    info!(hostname = %self.config.device.hostname, "nothing to send");
                 } else {
-                    debug!(hostname = %self.config.hostname, "nothing to send");
+                    debug!(hostname = %self.config.device.hostname, "nothing to send");
                 }
                 return Ok(Outcome::UpToDate);
             }
@@ -195,7 +198,7 @@ impl Updater {
         };
         self.warnings.clear(UP_TO_DATE);
         info!(
-            hostname = %self.config.hostname,
+            hostname = %self.config.device.hostname,
             ipv4 = %or_dash(ipv4),
             ipv6 = %or_dash(ipv6),
             reason = %reason,
@@ -227,7 +230,7 @@ impl Updater {
     fn load_state(&mut self) -> Option<State> {
         let path = &self.config.state_file;
         match state::load(path) {
-            Loaded::State(state) if state.hostname == self.config.hostname => {
+            Loaded::State(state) if state.hostname == self.config.device.hostname => {
                 self.warnings.clear(STATE_MISSING);
                 self.warnings.clear(STATE_CORRUPT);
                 self.warnings.clear(STATE_OTHER_HOST);
@@ -260,7 +263,7 @@ impl Updater {
 
     fn save_state(&mut self, answer: &UpdateResponse, previous: Option<State>) {
         let state = State {
-            hostname: self.config.hostname.clone(),
+            hostname: self.config.device.hostname.clone(),
             ipv4: answer.ipv4,
             ipv6: answer.ipv6,
             acknowledged_at: answer.time,
@@ -291,7 +294,7 @@ impl Updater {
         let mut transient = Backoff::new(TRANSIENT_BASE, TRANSIENT_CAP);
         let mut refused = Backoff::new(interval, REFUSED_CAP.max(interval));
         info!(
-            hostname = %self.config.hostname,
+            hostname = %self.config.device.hostname,
             interval_secs = interval.as_secs(),
             "watch started"
         );
@@ -305,12 +308,12 @@ impl Updater {
                     if matches!(outcome, Outcome::NothingDetected) {
                         if self.warnings.raise(NOTHING_DETECTED) {
                             warn!(
-                                hostname = %self.config.hostname,
+                                hostname = %self.config.device.hostname,
                                 "address detection failed; DNS left unchanged"
                             );
                         }
                     } else if self.warnings.clear(NOTHING_DETECTED) {
-                        info!(hostname = %self.config.hostname, "address detection recovered");
+                        info!(hostname = %self.config.device.hostname, "address detection recovered");
                     }
                     if transient.reset() {
                         info!("api reachable again");

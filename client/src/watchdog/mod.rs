@@ -19,6 +19,7 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
+use crate::command::CommandError;
 use crate::config::WatchdogConfig;
 use datacap::{Reading, Usage};
 use ladder::{Decision, LadderState, LinkStatus, Policy, Tracker};
@@ -43,7 +44,7 @@ pub trait LinkChecks {
 
 /// Runs a recovery or threshold command.
 pub trait Commands {
-    fn run(&self, argv: &[String]) -> impl Future<Output = Result<(), String>>;
+    fn run(&self, argv: &[String]) -> impl Future<Output = Result<(), CommandError>>;
 }
 
 /// Reads an interface's byte counters; `None` when it does not exist.
@@ -53,7 +54,7 @@ pub trait ByteCounters {
 
 /// Sends a report to the API.
 pub trait Reporter {
-    fn send(&self, report: &Report) -> impl Future<Output = Result<(), String>>;
+    fn send(&self, report: &Report) -> impl Future<Output = Result<(), crate::api::ApiError>>;
 }
 
 /// What a report carries, before signing.

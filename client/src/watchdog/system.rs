@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 
 use super::datacap::Reading;
 use super::{ByteCounters, CheckResult, Commands, LinkChecks};
+use crate::command::{run_bounded, CommandError};
 use crate::config::ProbeTarget;
 
 /// `IFF_UP` in `/sys/class/net/IF/flags`.
@@ -151,21 +152,8 @@ pub struct SystemCommands {
 }
 
 impl Commands for SystemCommands {
-    async fn run(&self, argv: &[String]) -> Result<(), String> {
-        let (program, args) = argv.split_first().ok_or("empty command")?;
-        let child = tokio::process::Command::new(program)
-            .args(args)
-            .kill_on_drop(true)
-            .status();
-        match tokio::time::timeout(self.timeout, child).await {
-            Err(_) => Err(format!(
-                "still running after {} s, killed",
-                self.timeout.as_secs()
-            )),
-            Ok(Err(e)) => Err(format!("{program}: {e}")),
-            Ok(Ok(status)) if status.success() => Ok(()),
-            Ok(Ok(status)) => Err(format!("{program} exited with {status}")),
-        }
+    async fn run(&self, argv: &[String]) -> Result<(), CommandError> {
+        run_bounded(argv, &[], None, self.timeout).await
     }
 }
 
@@ -217,27 +205,16 @@ pub async fn run(
     if let Some(path) = &args.state_file {
         raw.watchdog.state_file = Some(path.clone());
     }
-    let ddns = std::mem::take(&mut raw.ddns);
-    let api = std::mem::take(&mut raw.api);
     let config = crate::config::WatchdogConfig::build(std::mem::take(&mut raw.watchdog)).map_err(
         |errors| {
             let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
             anyhow::anyhow!("[watchdog] is not valid:\n  {}", lines.join("\n  "))
         },
     )?;
-    let reporter = match crate::config::DdnsConfig::build(
-        crate::config::RawConfig {
-            api,
-            ddns,
-            ..Default::default()
-        },
-        overrides,
-    ) {
-        Ok(ddns) if !config.report_interval.is_zero() => Some(super::report::ApiReporter::new(
-            &ddns.api_url,
-            &ddns.hostname,
-            ddns.secret.expose(),
-        )?),
+    let reporter = match crate::config::Device::build(&raw, overrides) {
+        Ok(device) if !config.report_interval.is_zero() => {
+            Some(super::report::ApiReporter::new(&device)?)
+        }
         Ok(_) => None,
         Err(e) => {
             tracing::info!(reason = %e, "reports off: the API and the device key come from [api] and [ddns]");
@@ -325,12 +302,14 @@ mod tests {
     #[tokio::test]
     async fn commands_report_failure_and_timeouts() {
         async fn run(argv: &[&str], secs: u64) -> Result<(), String> {
+            // As the watchdog logs it.
             let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
             SystemCommands {
                 timeout: Duration::from_secs(secs),
             }
             .run(&argv)
             .await
+            .map_err(|e| e.to_string())
         }
         assert_eq!(run(&["true"], 5).await, Ok(()));
         assert!(run(&["false"], 5).await.unwrap_err().contains("exited"));
