@@ -5,6 +5,8 @@
 
 pub mod mark;
 pub mod queue;
+#[allow(dead_code)] // wired into `watch` in the next commit
+mod schedule;
 pub mod source;
 pub mod upload;
 
