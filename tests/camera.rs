@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use failberry::api::ApiClient;
 use failberry::camera::queue::{Queue, Stage};
-use failberry::config::{DdnsConfig, Overrides, RawConfig};
+use failberry::config::{Device, Overrides, RawConfig};
 use failberry_local::seed::{self, HostSeed};
 use failberry_proto::clips::MIN_PART_SIZE;
 use failberry_proto::{paths, ErrorCode, Signer};
@@ -264,7 +264,7 @@ fn device(api: &str, hostname: &str, secret: &str) -> ApiClient {
         "[api]\nurl = \"{api}\"\n[ddns]\nhostname = \"{hostname}\"\nsecret = \"{secret}\"\n"
     );
     let raw = RawConfig::parse(&text, std::path::Path::new("t.toml")).unwrap();
-    ApiClient::new(&DdnsConfig::build(raw, &Overrides::default()).unwrap()).unwrap()
+    ApiClient::new(&Device::build(&raw, &Overrides::default()).unwrap(), None).unwrap()
 }
 
 fn refused(result: Result<(u16, Vec<u8>), failberry::api::ApiError>) -> (u16, ErrorCode) {

@@ -554,7 +554,7 @@ async fn a_family_that_failed_is_omitted_not_removed() {
     let ipv6: Ipv6Addr = "2a01:4f8:c17:beef::2".parse().unwrap();
     let mut updater = Updater::with_detectors(
         &config,
-        Arc::new(ApiClient::new(&config).unwrap()),
+        Arc::new(ApiClient::new(&config.device, config.bind_interface()).unwrap()),
         Some(Box::new(FakeDetector::<Ipv4Addr>(Detection::Unknown(
             "modem down".into(),
         )))),

@@ -1,14 +1,14 @@
 //! `failberry camera watch` and `camera status`: runs the clip sources, keeps the durable queue
 //! (`queue`), runs at most `concurrency` uploads at once (`upload`), polls each stored clip's
-//! result and sets the marks (`mark`). A failure of one clip is logged, backed off and retried;
-//! it never stops the others. Local files are only ever read.
+//! result and sets the marks (`mark`); `schedule` decides what starts when. A failure of one clip
+//! is logged, backed off and retried; it never stops the others. Local files are only ever read.
 
 pub mod mark;
 pub mod queue;
+mod schedule;
 pub mod source;
 pub mod upload;
 
-use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,17 +23,12 @@ use crate::backoff;
 use crate::config::CameraConfig;
 use mark::Marker;
 use queue::{Job, Queue, Stage};
+use schedule::{Admit, Ended, Now, Schedule, Start};
 use source::{Source, SourceContext};
 use upload::{UploadError, Uploader};
 
-/// Result polls at once (each is one small GET).
-const RESULT_POLLS: usize = 4;
 /// The longest wait between two tries of a failing upload.
 const RETRY_CAP: Duration = Duration::from_secs(600);
-/// The longest wait between two result polls of one clip.
-const RESULT_POLL_CAP: Duration = Duration::from_secs(60);
-/// How often the queue depth is logged while it is not empty.
-const DEPTH_EVERY: Duration = Duration::from_secs(60);
 
 /// The sources the config names.
 pub fn sources(config: &CameraConfig) -> Vec<Box<dyn Source>> {
@@ -50,19 +45,6 @@ pub fn sources(config: &CameraConfig) -> Vec<Box<dyn Source>> {
     sources
 }
 
-/// What one task reports back to the loop.
-enum Done {
-    Upload(Job, Result<(), UploadError>),
-    Result(Job, ResultPoll),
-}
-
-enum ResultPoll {
-    /// Marked (or given up on): the job is over.
-    Finished,
-    Pending,
-    Failed(String),
-}
-
 /// Uploads and marks until `shutdown` completes. Work in flight is dropped at shutdown: every
 /// stage is on disk, and the next start resumes it.
 pub async fn watch(
@@ -73,8 +55,13 @@ pub async fn watch(
         .with_context(|| format!("opening the queue {}", config.queue_dir.display()))?;
     // Unbound: clips leave by the default route, over whichever link is up.
     let api = Arc::new(ApiClient::new(&config.device, None).context("building the HTTP client")?);
-    let uploader = Arc::new(Uploader::new(api).context("building the HTTP client")?);
-    let marker = Arc::new(Marker::new(config));
+    let workers = Workers {
+        queue: queue.clone(),
+        uploader: Arc::new(Uploader::new(api).context("building the HTTP client")?),
+        marker: Arc::new(Marker::new(config)),
+        retry: config.retry,
+        result_timeout: config.result_timeout,
+    };
 
     let (tx, mut found) = mpsc::channel::<Job>(64);
     let mut source_tasks = JoinSet::new();
@@ -88,11 +75,12 @@ pub async fn watch(
     }
     drop(ctx);
 
-    let mut jobs: HashMap<String, Job> = queue
-        .load()
-        .into_iter()
-        .map(|j| (j.id.clone(), j))
-        .collect();
+    let mut schedule = Schedule::new(
+        queue.load(),
+        config.concurrency,
+        config.result_poll,
+        Instant::now(),
+    );
     let depth = queue.depth();
     info!(
         queue = %config.queue_dir.display(),
@@ -102,145 +90,84 @@ pub async fn watch(
         concurrency = config.concurrency,
         "camera connector started"
     );
-    let mut busy: HashSet<String> = HashSet::new();
-    let mut uploads = 0usize;
-    let mut polls = 0usize;
-    // When each stored clip's result is asked for next, and how many "pending" answers it got.
-    let mut next_poll: HashMap<String, (Instant, u32)> = HashMap::new();
-    let mut tasks: JoinSet<Done> = JoinSet::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    let mut last_depth = Instant::now();
-    let mut shown_depth = usize::MAX;
+    let mut tasks: JoinSet<(String, Ended)> = JoinSet::new();
     tokio::pin!(shutdown);
 
     loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            Some(job) = found.recv() => {
-                // A file rewritten while its earlier version waits is not a second clip: the
-                // waiting job sees the change and reads it again.
-                let pending_same_file = !job.owned && jobs.values().any(|j| {
-                    j.path == job.path && !matches!(j.stage, Stage::Stored { .. })
-                });
-                if pending_same_file {
-                    info!(path = ?job.path, "file changed while queued, its job reads it again");
-                } else if !jobs.contains_key(&job.id) {
-                    if let Err(e) = queue.save(&job) {
-                        warn!(error = %e, "queue write failed, clip not queued");
-                    } else {
-                        jobs.insert(job.id.clone(), job);
-                    }
-                }
-            }
-            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                let Ok(done) = done else { continue };
-                match done {
-                    Done::Upload(job, outcome) => {
-                        uploads -= 1;
-                        busy.remove(&job.id);
-                        if outcome.is_ok() {
-                            // Just stored: its analysis has not even started.
-                            next_poll.insert(job.id.clone(), (Instant::now() + config.result_poll, 0));
-                        }
-                        settle_upload(&queue, &mut jobs, job, outcome, config.retry);
-                    }
-                    Done::Result(job, poll) => {
-                        polls -= 1;
-                        busy.remove(&job.id);
-                        let pending = next_poll.get(&job.id).map_or(0, |p| p.1);
-                        let next = match poll {
-                            ResultPoll::Finished => None,
-                            ResultPoll::Pending => Some((result_wait(config.result_poll, pending + 1), pending + 1)),
-                            ResultPoll::Failed(e) => {
-                                warn!(key = ?stored_key(&job), error = %e, "result poll failed");
-                                Some((config.result_poll * 5, pending))
-                            }
-                        };
-                        match next {
-                            Some((wait, pending)) => { next_poll.insert(job.id.clone(), (Instant::now() + wait, pending)); }
-                            None => { jobs.remove(&job.id); next_poll.remove(&job.id); }
-                        }
-                    }
-                }
-            }
-            _ = tick.tick() => {}
+        let now = Now {
+            at: Instant::now(),
+            unix: workers.uploader.api().now(),
+        };
+        for start in schedule.due(now) {
+            tasks.spawn(workers.clone().run(start));
         }
-
-        let now = uploader.api().now();
-        let mut ready: Vec<&Job> = jobs.values().filter(|j| !busy.contains(&j.id)).collect();
-        ready.sort_by(|a, b| (a.found_at, &a.id).cmp(&(b.found_at, &b.id)));
-        let mut start = Vec::new();
-        for job in ready {
-            match &job.stage {
-                Stage::Stored { .. }
-                    if polls < RESULT_POLLS
-                        && next_poll.get(&job.id).is_none_or(|p| p.0 <= Instant::now()) =>
-                {
-                    polls += 1;
-                    start.push((job.clone(), false));
-                }
-                Stage::Stored { .. } => {}
-                _ if uploads < config.concurrency && job.not_before <= now => {
-                    uploads += 1;
-                    start.push((job.clone(), true));
-                }
-                _ => {}
-            }
-        }
-        for (mut job, upload) in start {
-            busy.insert(job.id.clone());
-            let queue = queue.clone();
-            if upload {
-                let uploader = uploader.clone();
-                tasks.spawn(async move {
-                    let outcome = uploader.upload(&queue, &mut job).await;
-                    Done::Upload(job, outcome)
-                });
-            } else {
-                let uploader = uploader.clone();
-                let marker = marker.clone();
-                let timeout = config.result_timeout;
-                tasks.spawn(async move {
-                    let poll = poll_result(&uploader, &marker, &queue, &job, timeout).await;
-                    Done::Result(job, poll)
-                });
-            }
-        }
-
-        let waiting = jobs
-            .values()
-            .filter(|j| !matches!(j.stage, Stage::Stored { .. }))
-            .count();
-        if waiting != shown_depth
-            && (waiting == 0 || last_depth.elapsed() >= DEPTH_EVERY || shown_depth == usize::MAX)
-        {
+        if let Some(depth) = schedule.depth_to_log(now.at) {
             info!(
-                waiting,
-                uploading = uploads,
-                awaiting_result = jobs.len() - waiting,
+                waiting = depth.waiting,
+                uploading = depth.uploading,
+                awaiting_result = depth.awaiting_result,
                 "queue depth"
             );
-            shown_depth = waiting;
-            last_depth = Instant::now();
+        }
+        // Nothing changes between deadlines but a found clip or a task's end.
+        let wake = schedule.next_deadline(now);
+        tokio::select! {
+            () = &mut shutdown => break,
+            Some(job) = found.recv() => match schedule.admit(&job) {
+                Admit::Rewritten => {
+                    info!(path = ?job.path, "file changed while queued, its job reads it again");
+                }
+                Admit::Known => {}
+                Admit::New => match queue.save(&job) {
+                    Ok(()) => schedule.found(job),
+                    Err(e) => warn!(error = %e, "queue write failed, clip not queued"),
+                },
+            },
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Ok((id, ended)) = done {
+                    schedule.finished(&id, ended, Instant::now());
+                }
+            }
+            () = tokio::time::sleep_until(wake.unwrap_or(now.at).into()), if wake.is_some() => {}
         }
     }
     source_tasks.abort_all();
     tasks.abort_all();
     info!(
-        waiting = jobs.len(),
+        waiting = schedule.job_count(),
         "camera connector stopped; the queue resumes at the next start"
     );
     Ok(())
 }
 
-/// The wait before asking again for a result that was still pending `pending` times: the first
-/// wait doubled each time, up to [`RESULT_POLL_CAP`] (or the first wait, if that is longer). A
-/// clip analysed in seconds is marked in seconds; one that waits costs a call a minute, not one
-/// every few seconds for the quarter hour before `result_timeout`.
-fn result_wait(first: Duration, pending: u32) -> Duration {
-    first
-        .saturating_mul(1u32 << pending.min(16))
-        .min(RESULT_POLL_CAP.max(first))
+/// What the upload and result tasks share.
+#[derive(Clone)]
+struct Workers {
+    queue: Queue,
+    uploader: Arc<Uploader>,
+    marker: Arc<Marker>,
+    retry: Duration,
+    result_timeout: Duration,
+}
+
+impl Workers {
+    /// Runs a started job to its end, which is recorded in the queue before the schedule hears
+    /// of it.
+    async fn run(self, start: Start) -> (String, Ended) {
+        match start {
+            Start::Upload(mut job) => {
+                let outcome = self.uploader.upload(&self.queue, &mut job).await;
+                (
+                    job.id.clone(),
+                    settle_upload(&self.queue, job, outcome, self.retry),
+                )
+            }
+            Start::Poll(job) => {
+                let ended = poll_result(&self, &job).await;
+                (job.id, ended)
+            }
+        }
+    }
 }
 
 fn stored_key(job: &Job) -> Option<&str> {
@@ -255,16 +182,16 @@ fn stored_key(job: &Job) -> Option<&str> {
 /// Records an upload's outcome: stored, retried later, or set aside for good.
 fn settle_upload(
     queue: &Queue,
-    jobs: &mut HashMap<String, Job>,
     mut job: Job,
     outcome: Result<(), UploadError>,
     retry: Duration,
-) {
+) -> Ended {
     let now = source::now_secs();
     match outcome {
         Ok(()) => {
             info!(camera = %job.camera, name = %job.name, key = ?stored_key(&job), "clip stored");
             job.attempts = 0;
+            return Ended::Stored(job);
         }
         Err(UploadError::Changed(why)) => {
             info!(camera = %job.camera, name = %job.name, why = %why, "clip changed while read, queued again");
@@ -285,31 +212,26 @@ fn settle_upload(
         Err(UploadError::Permanent(e)) => {
             warn!(camera = %job.camera, name = %job.name, error = %e, "upload refused, set aside in failed/");
             let _ = queue.fail(&job, &e);
-            jobs.remove(&job.id);
-            return;
+            return Ended::Over;
         }
         Err(UploadError::Queue(e)) => {
             warn!(error = %e, "queue write failed");
             job.not_before = now + retry.as_secs() as i64;
         }
     }
-    jobs.insert(job.id.clone(), job);
+    Ended::Retry(job)
 }
 
-async fn poll_result(
-    uploader: &Uploader,
-    marker: &Marker,
-    queue: &Queue,
-    job: &Job,
-    timeout: Duration,
-) -> ResultPoll {
+/// Asks for a stored clip's result and, once there (or given up on), marks it and ends the job.
+async fn poll_result(workers: &Workers, job: &Job) -> Ended {
     let Stage::Stored { key, stored_at } = &job.stage else {
-        return ResultPoll::Finished;
+        return Ended::Over;
     };
-    match uploader.result_status(key).await {
+    let timeout = workers.result_timeout.as_secs() as i64;
+    match workers.uploader.result_status(key).await {
         Ok((200, body)) => {
             let verdict = mark::verdict(&body).ok();
-            let marks = marker.mark(job, key, &body).await;
+            let marks = workers.marker.mark(job, key, &body).await;
             info!(
                 key = %key,
                 interesting = verdict.as_ref().is_some_and(|v| v.interesting),
@@ -317,22 +239,27 @@ async fn poll_result(
                 marks = %marks.join(", "),
                 "clip analysed"
             );
-            finish(queue, job, key)
+            finish(&workers.queue, job, key)
         }
-        Ok(_) if uploader.api().now() - stored_at > timeout.as_secs() as i64 => {
+        Ok(_) if workers.uploader.api().now() - stored_at > timeout => {
             warn!(key = %key, "no analysis result in time, giving up on marks");
-            finish(queue, job, key)
+            finish(&workers.queue, job, key)
         }
-        Ok(_) => ResultPoll::Pending,
-        Err(e) => ResultPoll::Failed(e.to_string()),
+        Ok(_) => Ended::Pending,
+        Err(e) => poll_failed(job, &e),
     }
 }
 
-fn finish(queue: &Queue, job: &Job, key: &str) -> ResultPoll {
+fn finish(queue: &Queue, job: &Job, key: &str) -> Ended {
     match queue.finish(job, key) {
-        Ok(()) => ResultPoll::Finished,
-        Err(e) => ResultPoll::Failed(e.to_string()),
+        Ok(()) => Ended::Over,
+        Err(e) => poll_failed(job, &e),
     }
+}
+
+fn poll_failed(job: &Job, e: &dyn std::fmt::Display) -> Ended {
+    warn!(key = ?stored_key(job), error = %e, "result poll failed");
+    Ended::PollFailed
 }
 
 /// `camera status`: the queue's depth as JSON on stdout.
@@ -340,25 +267,4 @@ pub fn status(config: &CameraConfig) -> anyhow::Result<queue::Depth> {
     let queue = Queue::open(&config.queue_dir)
         .with_context(|| format!("opening the queue {}", config.queue_dir.display()))?;
     Ok(queue.depth())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn result_waits_double_up_to_the_cap() {
-        let secs = Duration::from_secs;
-        let cases = [
-            ("first answer pending", secs(5), 1, secs(10)),
-            ("third", secs(5), 3, secs(40)),
-            ("capped", secs(5), 4, secs(60)),
-            ("many pending answers", secs(5), 40, secs(60)),
-            ("no pending answer yet", secs(5), 0, secs(5)),
-            ("a first wait past the cap stays", secs(120), 3, secs(120)),
-        ];
-        for (name, first, pending, want) in cases {
-            assert_eq!(result_wait(first, pending), want, "{name}");
-        }
-    }
 }
