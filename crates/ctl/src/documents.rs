@@ -1,7 +1,7 @@
 //! The two config documents the owner edits (the hosts document the ddns and clips functions
-//! read, the ping targets document), where they live, how each is checked (by the parser of the
-//! crate that reads it: `failberry_proto::hosts`, `failberry_ping::PingConfig`), and the one safe
-//! way to change them: read with its ETag, edit, check, write only over that ETag
+//! read, the ping targets document), where they live, how each is checked (by the parser its
+//! readers use: `failberry_proto::hosts`, `failberry_failover::ping::PingConfig`), and the one
+//! safe way to change them: read with its ETag, edit, check, write only over that ETag
 //! (`If-Match`; `If-None-Match: *` when creating), so two edits never overwrite each other.
 //! What an edit does is left to `hosts` and `targets`.
 
@@ -32,7 +32,7 @@ impl Doc {
         match self {
             Doc::Hosts => failberry_proto::hosts::DdnsConfig::parse(bytes)
                 .map(|c| format!("{} host(s)", c.hosts.len())),
-            Doc::Ping => failberry_ping::PingConfig::parse(bytes)
+            Doc::Ping => failberry_failover::ping::PingConfig::parse(bytes)
                 .map(|c| format!("{} target(s)", c.targets.len())),
         }
     }

@@ -1,7 +1,7 @@
 //! The ping configuration document (one JSON object in S3): which targets to probe, how, and
 //! what counts as up; how many probes run at once and how metrics leave the function. Parsed in
 //! two stages: the raw serde shape, then a checked form with real types. Errors name the target
-//! and the key. Probing and judging are left to `probe` and `verdict`.
+//! and the key. Probing and judging are left to the ping function (`failberry-ping`).
 //! (Over 400 lines through its table tests: the code is some 300 lines.)
 
 use std::collections::{BTreeMap, HashSet};
@@ -11,7 +11,7 @@ use http::{HeaderName, HeaderValue, Method};
 use serde::Deserialize;
 use url::Url;
 
-use crate::metrics::MetricName;
+use super::MetricName;
 
 pub const DEFAULT_TIMEOUT_MS: u64 = 5_000;
 pub const MIN_TIMEOUT_MS: u64 = 100;
@@ -20,7 +20,7 @@ pub const DEFAULT_CONCURRENCY: usize = 32;
 pub const MAX_CONCURRENCY: usize = 256;
 /// Probes per target per run. Each becomes one value of the run's datapoint, so the cap stays far
 /// below the 100 values an EMF metric array and the 150 a PutMetricData datum may carry.
-pub const MAX_PROBES: u32 = failberry_failover::link::MAX_PROBES;
+pub const MAX_PROBES: u32 = crate::link::MAX_PROBES;
 /// A target name is a CloudWatch dimension value and appears in alarm names: keep it short and
 /// plain.
 pub const MAX_NAME_LEN: usize = 64;
@@ -300,7 +300,7 @@ fn check_target(raw: RawTarget) -> Result<Target, String> {
     };
     // A link's alarm is sized for the link model's probes a run; a site needs one.
     let default_probes = if raw.link {
-        failberry_failover::link::PROBES_PER_RUN as u32
+        crate::link::PROBES_PER_RUN as u32
     } else {
         1
     };
@@ -547,10 +547,7 @@ mod tests {
         let probes =
             |target: &str| PingConfig::parse(doc(target).as_bytes()).unwrap().targets[0].probes;
         let link = r#"{"name": "wired", "url": "http://203.0.113.7:9000/", "link": true}"#;
-        assert_eq!(
-            probes(link),
-            failberry_failover::link::LinkPolicy::CHOSEN.probes_per_run
-        );
+        assert_eq!(probes(link), crate::link::LinkPolicy::CHOSEN.probes_per_run);
         let own =
             r#"{"name": "wired", "url": "http://203.0.113.7:9000/", "link": true, "probes": 2}"#;
         assert_eq!(probes(own), 2, "a link's own count wins");
@@ -574,8 +571,10 @@ mod tests {
 
     #[test]
     fn the_shipped_sample_parses() {
-        let cfg =
-            PingConfig::parse(include_bytes!("../ping.example.json")).expect("sample is valid");
+        let cfg = PingConfig::parse(include_bytes!(
+            "../../../../functions/ping/ping.example.json"
+        ))
+        .expect("sample is valid");
         assert!(cfg.targets.iter().any(|t| t.name == "wired"));
     }
 }
