@@ -12,6 +12,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
+/// The hosts document's key in the config bucket, unless the stack's `ConfigKey` (the functions'
+/// `CONFIG_KEY`) names another.
+pub const CONFIG_KEY: &str = "ddns.json";
 pub const DEFAULT_TTL: i64 = 60;
 const MIN_SECRET_LEN: usize = 16;
 /// Largest clip a host may upload unless its `clips.max_size` says otherwise: 2 GiB.
