@@ -115,7 +115,7 @@ pub struct TargetRow {
 }
 
 /// The targets of a checked ping document, in document order.
-pub fn list(doc: &[u8]) -> Result<Vec<TargetRow>, String> {
+pub fn list(doc: &[u8]) -> Result<Vec<TargetRow>, failberry_failover::ping::PingConfigError> {
     let config = PingConfig::parse(doc)?;
     Ok(config
         .targets
@@ -148,7 +148,9 @@ mod tests {
     use crate::documents::Doc;
 
     fn check(doc: &Value) -> Result<String, String> {
-        Doc::Ping.check(&serde_json::to_vec(doc).unwrap())
+        Doc::Ping
+            .check(&serde_json::to_vec(doc).unwrap())
+            .map_err(|e| e.to_string())
     }
 
     #[test]

@@ -23,6 +23,18 @@ pub const DEFAULT_CLIP_MAX_SIZE: u64 = 2 << 30;
 /// 50 GiB keeps a typo from granting it.
 pub const CLIP_MAX_SIZE_LIMIT: u64 = 50 << 30;
 
+/// Why a hosts document is refused; a host's own problem names the host (`hosts."pi.example"`).
+#[derive(Debug, thiserror::Error)]
+pub enum HostsError {
+    #[error("not a ddns config document: {0}")]
+    NotADocument(serde_json::Error),
+    /// One host's key or value; `reason` names the key and the bad value.
+    #[error("hosts.{host:?}: {reason}")]
+    Host { host: String, reason: String },
+    #[error("hosts.{host:?}: listed twice (names are case-insensitive)")]
+    Duplicate { host: String },
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -136,16 +148,16 @@ impl DdnsConfig {
         account
     }
 
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let raw: RawConfig = serde_json::from_slice(bytes)
-            .map_err(|e| format!("not a ddns config document: {e}"))?;
+    pub fn parse(bytes: &[u8]) -> Result<Self, HostsError> {
+        let raw: RawConfig = serde_json::from_slice(bytes).map_err(HostsError::NotADocument)?;
         let mut hosts = HashMap::new();
         for (name, raw_host) in raw.hosts {
-            let host = check_host(&name, raw_host).map_err(|e| format!("hosts.{name:?}: {e}"))?;
+            let host = check_host(&name, raw_host).map_err(|reason| HostsError::Host {
+                host: name.clone(),
+                reason,
+            })?;
             if hosts.insert(host.name.clone(), host).is_some() {
-                return Err(format!(
-                    "hosts.{name:?}: listed twice (names are case-insensitive)"
-                ));
+                return Err(HostsError::Duplicate { host: name });
             }
         }
         Ok(Self { hosts })
@@ -303,6 +315,7 @@ mod tests {
             match (got, want) {
                 (Ok(_), Ok(())) => {}
                 (Err(e), Err(fragment)) => {
+                    let e = e.to_string();
                     assert!(e.contains(fragment), "{name}: {e:?} lacks {fragment:?}")
                 }
                 (got, want) => panic!("{name}: got {got:?}, want {want:?}"),

@@ -26,7 +26,7 @@ mod verdict;
 use failberry_failover::ping::config;
 
 pub use cloudwatch::CloudWatchSink;
-pub use config::{Emit, PingConfig, Target, AGGREGATE_TARGET};
+pub use config::{Emit, PingConfig, PingConfigError, Target, AGGREGATE_TARGET};
 pub use emf::EmfSink;
 pub use failberry_failover::ping::cadence::{cadence, series, Cadence, Series};
 pub use metrics::{

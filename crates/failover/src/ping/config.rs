@@ -31,6 +31,21 @@ pub const BODY_CAP: usize = 64 * 1024;
 /// without their own carry (see `cadence`); no target may take this name.
 pub const AGGREGATE_TARGET: &str = "sites";
 
+/// Why a ping document is refused: each names what was wrong, a target's own by its index and
+/// name (`targets[1] ("blog")`).
+#[derive(Debug, thiserror::Error)]
+pub enum PingConfigError {
+    #[error("not a ping config document: {0}")]
+    NotADocument(serde_json::Error),
+    #[error("concurrency {0} is outside 1..={MAX_CONCURRENCY}")]
+    Concurrency(usize),
+    /// One target's key or value; `reason` names the key and the bad value.
+    #[error("{target}: {reason}")]
+    Target { target: String, reason: String },
+    #[error("{target}: the name is listed twice")]
+    Duplicate { target: String },
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -134,14 +149,12 @@ pub struct PingConfig {
 }
 
 impl PingConfig {
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let raw: RawConfig = serde_json::from_slice(bytes)
-            .map_err(|e| format!("not a ping config document: {e}"))?;
+    pub fn parse(bytes: &[u8]) -> Result<Self, PingConfigError> {
+        let raw: RawConfig =
+            serde_json::from_slice(bytes).map_err(PingConfigError::NotADocument)?;
         let concurrency = raw.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
         if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
-            return Err(format!(
-                "concurrency {concurrency} is outside 1..={MAX_CONCURRENCY}"
-            ));
+            return Err(PingConfigError::Concurrency(concurrency));
         }
         let mut names = HashSet::new();
         let mut targets = Vec::with_capacity(raw.targets.len());
@@ -150,11 +163,15 @@ impl PingConfig {
                 Some(name) => format!("targets[{i}] ({name:?})"),
                 None => format!("targets[{i}]"),
             };
+            let in_target = |reason: String| PingConfigError::Target {
+                target: label.clone(),
+                reason,
+            };
             let raw_target: RawTarget =
-                serde_json::from_value(value).map_err(|e| format!("{label}: {e}"))?;
-            let target = check_target(raw_target).map_err(|e| format!("{label}: {e}"))?;
+                serde_json::from_value(value).map_err(|e| in_target(e.to_string()))?;
+            let target = check_target(raw_target).map_err(in_target)?;
             if !names.insert(target.name.clone()) {
-                return Err(format!("{label}: the name is listed twice"));
+                return Err(PingConfigError::Duplicate { target: label });
             }
             targets.push(target);
         }
@@ -511,6 +528,7 @@ mod tests {
             match (got, want) {
                 (Ok(_), Ok(())) => {}
                 (Err(e), Err(fragment)) => {
+                    let e = e.to_string();
                     assert!(e.contains(fragment), "{name}: {e:?} lacks {fragment:?}")
                 }
                 (got, want) => panic!("{name}: got {got:?}, want {want:?}"),

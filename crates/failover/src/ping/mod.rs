@@ -8,5 +8,5 @@ pub mod config;
 pub mod metric;
 
 pub use cadence::{cadence, daily_run, series, Cadence, Series};
-pub use config::{Emit, PingConfig, StatusRange, Target, AGGREGATE_TARGET};
+pub use config::{Emit, PingConfig, PingConfigError, StatusRange, Target, AGGREGATE_TARGET};
 pub use metric::{MetricName, Unit};
