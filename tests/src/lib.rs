@@ -7,7 +7,7 @@ pub mod camera;
 
 use std::ops::Deref;
 
-use failberry_local::seed::{self, HostSeed};
+use failberry_local::seed::HostSeed;
 use failberry_local::StackOptions;
 
 /// The emulator's URL, set by `make test`.
@@ -84,7 +84,7 @@ impl Stack {
         self.s3()
             .put_object()
             .bucket(&self.bucket)
-            .key(seed::CONFIG_KEY)
+            .key(failberry_proto::hosts::CONFIG_KEY)
             .body(serde_json::to_vec(doc).unwrap().into())
             .send()
             .await

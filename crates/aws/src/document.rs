@@ -158,19 +158,28 @@ struct Cached<T> {
     checked: Instant,
 }
 
+/// A document's parser as the cache keeps it: the parser's own error, boxed.
+type Parse<T> =
+    Box<dyn Fn(&[u8]) -> Result<T, Box<dyn std::error::Error + Send + Sync>> + Send + Sync>;
+
 /// Keeps the last good parsed document; revalidates it at most every `max_age`.
 pub struct DocumentCache<S, T> {
     source: S,
-    parse: fn(&[u8]) -> Result<T, String>,
+    parse: Parse<T>,
     max_age: Duration,
     cached: Mutex<Option<Cached<T>>>,
 }
 
-impl<S: DocumentSource, T: Send + Sync> DocumentCache<S, T> {
-    pub fn new(source: S, parse: fn(&[u8]) -> Result<T, String>, max_age: Duration) -> Self {
+impl<S: DocumentSource, T: Send + Sync + 'static> DocumentCache<S, T> {
+    /// `parse` is the document's own parser (`DdnsConfig::parse`, `PingConfig::parse`, ...); its
+    /// error is what a refused document is logged with and what [`DocumentError::Invalid`] says.
+    pub fn new<E>(source: S, parse: fn(&[u8]) -> Result<T, E>, max_age: Duration) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
         Self {
             source,
-            parse,
+            parse: Box::new(move |bytes| parse(bytes).map_err(Into::into)),
             max_age,
             cached: Mutex::new(None),
         }
@@ -214,7 +223,10 @@ impl<S: DocumentSource, T: Send + Sync> DocumentCache<S, T> {
                         c.checked = Instant::now();
                         Ok(c.value.clone())
                     }
-                    None => Err(DocumentError::Invalid { etag, reason }),
+                    None => Err(DocumentError::Invalid {
+                        etag,
+                        reason: reason.to_string(),
+                    }),
                 },
             },
             Err(e) => match cached.as_mut() {
@@ -251,11 +263,8 @@ mod tests {
         }
     }
 
-    fn parse_number(bytes: &[u8]) -> Result<u32, String> {
-        std::str::from_utf8(bytes)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| "not a number".into())
+    fn parse_number(bytes: &[u8]) -> Result<u32, std::num::ParseIntError> {
+        String::from_utf8_lossy(bytes).trim().parse()
     }
 
     fn doc(s: &str, etag: &str) -> Result<Fetched, DocumentError> {

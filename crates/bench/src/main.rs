@@ -36,7 +36,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use failberry_local::{emulator, seed, Stack, StackOptions};
+use failberry_local::{emulator, Stack, StackOptions};
 
 #[derive(Parser)]
 #[command(
@@ -140,7 +140,7 @@ async fn main() -> anyhow::Result<()> {
         ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
         ("AWS_REGION", emulator::REGION.to_string()),
         ("CONFIG_BUCKET", bucket.clone()),
-        ("CONFIG_KEY", seed::CONFIG_KEY.to_string()),
+        ("CONFIG_KEY", failberry_proto::hosts::CONFIG_KEY.to_string()),
     ];
 
     println!(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use failberry_ctl::documents::Doc;
-use failberry_ping::MetricName;
+use failberry_failover::ping::MetricName;
 
 /// The owner's tool: where does the home's DNS name point now, and why; what will it cost; the
 /// hosts and ping targets it runs.

@@ -54,7 +54,7 @@ pub async fn host_rotate<S: DocumentStore>(
         hosts::list(&serde_json::to_vec(&edited).expect("serialises")).map_err(|reason| {
             EditError::Invalid {
                 doc: "hosts",
-                reason,
+                reason: reason.into(),
             }
         })?;
     let wanted = failberry_proto::hostname::normalize_fqdn(name).unwrap_or_default();
@@ -95,7 +95,7 @@ pub async fn host_list<S: DocumentStore>(
     };
     let rows = hosts::list(&doc.bytes).map_err(|reason| EditError::StoredInvalid {
         doc: "hosts",
-        reason,
+        reason: reason.into(),
     })?;
     let mut out = format!(
         "{:<36} {:<24} {:<24} {:<7} {:<8} {}\n",
@@ -154,7 +154,7 @@ pub async fn target_list<S: DocumentStore>(
     };
     let rows = targets::list(&doc.bytes).map_err(|reason| EditError::StoredInvalid {
         doc: "ping",
-        reason,
+        reason: reason.into(),
     })?;
     let mut out = String::new();
     for r in rows {

@@ -1,7 +1,7 @@
 //! The two config documents the owner edits (the hosts document the ddns and clips functions
-//! read, the ping targets document), where they live, how each is checked (by the parser of the
-//! crate that reads it: `failberry_proto::hosts`, `failberry_ping::PingConfig`), and the one safe
-//! way to change them: read with its ETag, edit, check, write only over that ETag
+//! read, the ping targets document), where they live, how each is checked (by the parser its
+//! readers use: `failberry_proto::hosts`, `failberry_failover::ping::PingConfig`), and the one
+//! safe way to change them: read with its ETag, edit, check, write only over that ETag
 //! (`If-Match`; `If-None-Match: *` when creating), so two edits never overwrite each other.
 //! What an edit does is left to `hosts` and `targets`.
 
@@ -19,6 +19,18 @@ pub enum Doc {
     Ping,
 }
 
+/// Why a document would be refused by the function reading it: that parser's own error.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Hosts(#[from] failberry_proto::hosts::HostsError),
+    #[error(transparent)]
+    Ping(#[from] failberry_failover::ping::PingConfigError),
+    /// A checked document that is still not the JSON an edit reads.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
 impl Doc {
     pub fn name(self) -> &'static str {
         match self {
@@ -28,13 +40,17 @@ impl Doc {
     }
 
     /// Checks a whole document as the function reading it would; `Ok` says what it holds.
-    pub fn check(self, bytes: &[u8]) -> Result<String, String> {
-        match self {
-            Doc::Hosts => failberry_proto::hosts::DdnsConfig::parse(bytes)
-                .map(|c| format!("{} host(s)", c.hosts.len())),
-            Doc::Ping => failberry_ping::PingConfig::parse(bytes)
-                .map(|c| format!("{} target(s)", c.targets.len())),
-        }
+    pub fn check(self, bytes: &[u8]) -> Result<String, CheckError> {
+        Ok(match self {
+            Doc::Hosts => {
+                let c = failberry_proto::hosts::DdnsConfig::parse(bytes)?;
+                format!("{} host(s)", c.hosts.len())
+            }
+            Doc::Ping => {
+                let c = failberry_failover::ping::PingConfig::parse(bytes)?;
+                format!("{} target(s)", c.targets.len())
+            }
+        })
     }
 
     /// Whether the document holds secrets (then it is never printed).
@@ -75,9 +91,15 @@ pub enum EditError {
     #[error("{key} exists: pass --if-match with the ETag `config pull` printed, so that no edit made since is overwritten")]
     ExistsWithoutEtag { key: String },
     #[error("the stored {doc} document is invalid ({reason}); fix it with `config pull` and `config push`")]
-    StoredInvalid { doc: &'static str, reason: String },
+    StoredInvalid {
+        doc: &'static str,
+        reason: CheckError,
+    },
     #[error("the edited {doc} document would be refused, nothing was written: {reason}")]
-    Invalid { doc: &'static str, reason: String },
+    Invalid {
+        doc: &'static str,
+        reason: CheckError,
+    },
     #[error("{0}")]
     Refused(String),
     #[error("config bucket: {0}")]
@@ -174,7 +196,7 @@ pub async fn begin<S: DocumentStore>(
         })?;
     let value = serde_json::from_slice(&stored.bytes).map_err(|e| EditError::StoredInvalid {
         doc: doc.name(),
-        reason: e.to_string(),
+        reason: e.into(),
     })?;
     Ok(Draft {
         doc,

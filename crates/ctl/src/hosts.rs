@@ -168,7 +168,7 @@ pub struct HostRow {
 }
 
 /// The hosts of a checked document, sorted by name.
-pub fn list(doc: &[u8]) -> Result<Vec<HostRow>, String> {
+pub fn list(doc: &[u8]) -> Result<Vec<HostRow>, failberry_proto::hosts::HostsError> {
     let config = failberry_proto::hosts::DdnsConfig::parse(doc)?;
     let mut rows: Vec<HostRow> = config
         .hosts
@@ -258,7 +258,9 @@ mod tests {
     }
 
     fn check(doc: &Value) -> Result<String, String> {
-        crate::documents::Doc::Hosts.check(&serde_json::to_vec(doc).unwrap())
+        crate::documents::Doc::Hosts
+            .check(&serde_json::to_vec(doc).unwrap())
+            .map_err(|e| e.to_string())
     }
 
     #[test]

@@ -13,7 +13,6 @@ pub const CONFIG_BUCKET_OUTPUT: &str = "ConfigBucketName";
 pub const API_URL_OUTPUT: &str = "ApiUrl";
 pub const HOSTS_KEY_PARAMETER: &str = "ConfigKey";
 pub const PING_KEY_PARAMETER: &str = "PingConfigKey";
-pub const DEFAULT_HOSTS_KEY: &str = "ddns.json";
 /// The parameters naming the failover record `status` reads.
 pub const FAILOVER_ZONE_PARAMETER: &str = "FailoverZoneId";
 pub const FAILOVER_NAME_PARAMETER: &str = "FailoverName";
@@ -63,7 +62,7 @@ pub fn resolve(
             .hosts_key
             .clone()
             .or_else(|| parameter(HOSTS_KEY_PARAMETER))
-            .unwrap_or_else(|| DEFAULT_HOSTS_KEY.into()),
+            .unwrap_or_else(|| failberry_proto::hosts::CONFIG_KEY.into()),
         ping_key: flags
             .ping_key
             .clone()

@@ -1,10 +1,11 @@
 //! Target edits on the ping document, as pure functions over its JSON: add one target (its
 //! options spelled as the document spells them), remove one, list them with what each publishes
-//! (`failberry_ping::cadence`, so the owner sees what a target costs). Reading and writing the
-//! document is `documents`'s; the checks are the ping function's own parser, run on the whole
-//! edited document before it is written.
+//! (`failberry_failover::ping::cadence`, so the owner sees what a target costs). Reading and
+//! writing the document is `documents`'s; the checks are the parser the ping function itself uses
+//! (`failberry_failover::ping::PingConfig`), run on the whole edited document before it is
+//! written.
 
-use failberry_ping::{cadence, Cadence, MetricName, PingConfig};
+use failberry_failover::ping::{cadence, Cadence, MetricName, PingConfig};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -114,7 +115,7 @@ pub struct TargetRow {
 }
 
 /// The targets of a checked ping document, in document order.
-pub fn list(doc: &[u8]) -> Result<Vec<TargetRow>, String> {
+pub fn list(doc: &[u8]) -> Result<Vec<TargetRow>, failberry_failover::ping::PingConfigError> {
     let config = PingConfig::parse(doc)?;
     Ok(config
         .targets
@@ -147,7 +148,9 @@ mod tests {
     use crate::documents::Doc;
 
     fn check(doc: &Value) -> Result<String, String> {
-        Doc::Ping.check(&serde_json::to_vec(doc).unwrap())
+        Doc::Ping
+            .check(&serde_json::to_vec(doc).unwrap())
+            .map_err(|e| e.to_string())
     }
 
     #[test]

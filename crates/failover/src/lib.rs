@@ -11,7 +11,9 @@
 //! - `routing`: the failover pair's answer;
 //! - `link`: the link contract: the metric's names, the alarm and health check failberry puts on
 //!   each link, and why;
-//! - `timeline`: both links stepped minute by minute (the flapping and outage tests).
+//! - `timeline`: both links stepped minute by minute (the flapping and outage tests);
+//! - `ping`: the ping document model (targets, metric names, cadences) that the ping function
+//!   reads and `failberry-ctl` writes and prices.
 
 #[macro_use]
 mod names;
@@ -21,6 +23,7 @@ pub mod evaluation;
 pub mod health;
 pub mod link;
 pub mod metric;
+pub mod ping;
 pub mod routing;
 pub mod timeline;
 

@@ -13,7 +13,6 @@ pub const HOSTNAME: &str = "wireless.home.example.com";
 /// Demo credentials: the local stack listens on loopback only; never reuse these.
 pub const SECRET: &str = "demo-secret-change-me-0123456789";
 pub const DYNDNS2_PASSWORD: &str = "demo-dyndns2-password";
-pub const CONFIG_KEY: &str = "ddns.json";
 
 #[derive(Debug, Clone)]
 pub struct Seeded {
@@ -99,7 +98,7 @@ pub async fn seed(
     let doc = config_document(&zone_id, hosts);
     s3.put_object()
         .bucket(bucket)
-        .key(CONFIG_KEY)
+        .key(failberry_proto::hosts::CONFIG_KEY)
         .content_type("application/json")
         .body(serde_json::to_vec_pretty(&doc)?.into())
         .send()

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use aws_sdk_route53::types::RrType;
+use failberry_proto::hosts::CONFIG_KEY;
+use failberry_proto::signing::REPLAY_PREFIX;
 use failberry_proto::SystemClock;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -88,9 +90,9 @@ impl Stack {
             emulator::s3_client(&sdk),
             failberry_clips::Settings {
                 config_bucket: options.bucket.clone(),
-                config_key: seed::CONFIG_KEY.into(),
+                config_key: CONFIG_KEY.into(),
                 config_max_age: options.config_max_age,
-                replay_prefix: "replay/".into(),
+                replay_prefix: REPLAY_PREFIX.into(),
                 clips_bucket: options.bucket.clone(),
             },
             clock.clone(),
@@ -173,7 +175,7 @@ impl Drop for Stack {
     }
 }
 
-/// The ddns function wired to the emulator: its config document at `seed::CONFIG_KEY` in
+/// The ddns function wired to the emulator: its config document at `CONFIG_KEY` in
 /// `bucket`, replay marks beside it.
 fn ddns_function(
     sdk: &aws_config::SdkConfig,
@@ -183,9 +185,9 @@ fn ddns_function(
 ) -> LocalDdns {
     let settings = failberry_ddns::Settings {
         config_bucket: bucket.into(),
-        config_key: seed::CONFIG_KEY.into(),
+        config_key: CONFIG_KEY.into(),
         config_max_age,
-        replay_prefix: "replay/".into(),
+        replay_prefix: REPLAY_PREFIX.into(),
     };
     failberry_ddns::AwsDdns::from_clients(
         emulator::route53_client(sdk),

@@ -45,9 +45,18 @@ impl fmt::Display for Answer {
     }
 }
 
+/// Why `myip`/`myipv6` is refused (answered `dnserr`); each names the offending value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MyIpError {
+    #[error("more than one address of a family in {0:?}")]
+    TwoOfAFamily(String),
+    #[error("{0:?} is not an IP address")]
+    NotAnAddress(String),
+}
+
 /// Reads `myip` (one address, or `v4,v6` in either order) and `myipv6`. An empty value counts as
 /// absent; anything unparsable is an error naming the value.
-pub fn parse_myip(myip: Option<&str>, myipv6: Option<&str>) -> Result<Addresses, String> {
+pub fn parse_myip(myip: Option<&str>, myipv6: Option<&str>) -> Result<Addresses, MyIpError> {
     let mut out = Addresses::default();
     let parts = myip
         .into_iter()
@@ -59,8 +68,8 @@ pub fn parse_myip(myip: Option<&str>, myipv6: Option<&str>) -> Result<Addresses,
         match part.parse::<IpAddr>() {
             Ok(IpAddr::V4(v4)) if out.ipv4.is_none() => out.ipv4 = Some(v4),
             Ok(IpAddr::V6(v6)) if out.ipv6.is_none() => out.ipv6 = Some(v6),
-            Ok(_) => return Err(format!("more than one address of a family in {part:?}")),
-            Err(_) => return Err(format!("{part:?} is not an IP address")),
+            Ok(_) => return Err(MyIpError::TwoOfAFamily(part.to_string())),
+            Err(_) => return Err(MyIpError::NotAnAddress(part.to_string())),
         }
     }
     Ok(out)

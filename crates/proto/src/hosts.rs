@@ -12,6 +12,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
+/// The hosts document's key in the config bucket, unless the stack's `ConfigKey` (the functions'
+/// `CONFIG_KEY`) names another.
+pub const CONFIG_KEY: &str = "ddns.json";
 pub const DEFAULT_TTL: i64 = 60;
 const MIN_SECRET_LEN: usize = 16;
 /// Largest clip a host may upload unless its `clips.max_size` says otherwise: 2 GiB.
@@ -19,6 +22,18 @@ pub const DEFAULT_CLIP_MAX_SIZE: u64 = 2 << 30;
 /// Largest `clips.max_size` accepted: S3's own cap on one object (5 TiB) is far beyond any clip;
 /// 50 GiB keeps a typo from granting it.
 pub const CLIP_MAX_SIZE_LIMIT: u64 = 50 << 30;
+
+/// Why a hosts document is refused; a host's own problem names the host (`hosts."pi.example"`).
+#[derive(Debug, thiserror::Error)]
+pub enum HostsError {
+    #[error("not a ddns config document: {0}")]
+    NotADocument(serde_json::Error),
+    /// One host's key or value; `reason` names the key and the bad value.
+    #[error("hosts.{host:?}: {reason}")]
+    Host { host: String, reason: String },
+    #[error("hosts.{host:?}: listed twice (names are case-insensitive)")]
+    Duplicate { host: String },
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,16 +152,16 @@ impl DdnsConfig {
         account
     }
 
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let raw: RawConfig = serde_json::from_slice(bytes)
-            .map_err(|e| format!("not a ddns config document: {e}"))?;
+    pub fn parse(bytes: &[u8]) -> Result<Self, HostsError> {
+        let raw: RawConfig = serde_json::from_slice(bytes).map_err(HostsError::NotADocument)?;
         let mut hosts = HashMap::new();
         for (name, raw_host) in raw.hosts {
-            let host = check_host(&name, raw_host).map_err(|e| format!("hosts.{name:?}: {e}"))?;
+            let host = check_host(&name, raw_host).map_err(|reason| HostsError::Host {
+                host: name.clone(),
+                reason,
+            })?;
             if hosts.insert(host.name.clone(), host).is_some() {
-                return Err(format!(
-                    "hosts.{name:?}: listed twice (names are case-insensitive)"
-                ));
+                return Err(HostsError::Duplicate { host: name });
             }
         }
         Ok(Self { hosts })
@@ -354,6 +369,7 @@ mod tests {
             match (got, want) {
                 (Ok(_), Ok(())) => {}
                 (Err(e), Err(fragment)) => {
+                    let e = e.to_string();
                     assert!(e.contains(fragment), "{name}: {e:?} lacks {fragment:?}")
                 }
                 (got, want) => panic!("{name}: got {got:?}, want {want:?}"),

@@ -16,6 +16,11 @@ pub const SIGNATURE_HEADER: &str = "x-failberry-signature";
 pub const SCHEME: &str = "FAILBERRY1-HMAC-SHA256";
 /// How far a request's timestamp may stray from the server's clock, either way.
 pub const TIMESTAMP_WINDOW_SECS: i64 = 300;
+/// Where the replay defence lives in the config bucket, unless the functions' `REPLAY_PREFIX`
+/// names another: ddns's ordering marks (`<prefix><key id>/last-applied.json`) and clips's
+/// single-use nonces (`<prefix><key id>/nonces/<nonce>`). The template's lifecycle rule and
+/// grants name the same prefix.
+pub const REPLAY_PREFIX: &str = "replay/";
 
 mod open;
 pub use open::{authenticate, open, AuthError, Refusal, Signed, SignedRequest};

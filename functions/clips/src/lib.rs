@@ -14,7 +14,7 @@ use failberry_aws::{DocumentCache, S3Documents};
 pub use failberry_proto::clock::{Clock, SystemClock};
 use failberry_proto::hosts::DdnsConfig;
 
-pub use nonces::{NonceStore, S3Nonces};
+pub use nonces::{NonceError, NonceStore, S3Nonces};
 pub use store::{ClipStore, S3ClipStore, StoreError, Upload};
 
 /// Where the function finds its configuration, nonces and clips.

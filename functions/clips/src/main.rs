@@ -7,9 +7,11 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let settings = Settings {
         config_bucket: failberry_aws::required_env("CONFIG_BUCKET")?,
-        config_key: std::env::var("CONFIG_KEY").unwrap_or_else(|_| "ddns.json".into()),
+        config_key: std::env::var("CONFIG_KEY")
+            .unwrap_or_else(|_| failberry_proto::hosts::CONFIG_KEY.into()),
         config_max_age: failberry_aws::env_secs("CONFIG_MAX_AGE_SECS", 10)?,
-        replay_prefix: std::env::var("REPLAY_PREFIX").unwrap_or_else(|_| "replay/".into()),
+        replay_prefix: std::env::var("REPLAY_PREFIX")
+            .unwrap_or_else(|_| failberry_proto::signing::REPLAY_PREFIX.into()),
         clips_bucket: failberry_aws::required_env("CLIPS_BUCKET")?,
     };
     // Trusts only the Amazon Trust Services roots: no system trust store to load at start.

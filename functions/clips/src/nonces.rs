@@ -11,13 +11,22 @@ use std::future::Future;
 use aws_sdk_s3::primitives::ByteStream;
 use failberry_aws::{describe, lost_conditional_write};
 
+/// The nonce store could not say whether the nonce is fresh (the request is neither granted nor
+/// refused as a replay).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NonceError {
+    /// The store failed or could not be reached; the SDK error, described.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
 pub trait NonceStore: Send + Sync {
     /// Consumes `nonce` for `key_id`: `true` the first time, `false` for a replay.
     fn consume(
         &self,
         key_id: &str,
         nonce: &str,
-    ) -> impl Future<Output = Result<bool, String>> + Send;
+    ) -> impl Future<Output = Result<bool, NonceError>> + Send;
 }
 
 #[derive(Debug, Clone)]
@@ -48,7 +57,7 @@ pub fn nonce_key(prefix: &str, key_id: &str, nonce: &str) -> String {
 }
 
 impl NonceStore for S3Nonces {
-    async fn consume(&self, key_id: &str, nonce: &str) -> Result<bool, String> {
+    async fn consume(&self, key_id: &str, nonce: &str) -> Result<bool, NonceError> {
         let put = self
             .client
             .put_object()
@@ -61,7 +70,7 @@ impl NonceStore for S3Nonces {
         match put {
             Ok(_) => Ok(true),
             Err(e) if lost_conditional_write(&e) => Ok(false),
-            Err(e) => Err(describe(&e)),
+            Err(e) => Err(NonceError::Unavailable(describe(&e))),
         }
     }
 }

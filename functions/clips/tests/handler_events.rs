@@ -83,7 +83,11 @@ impl ClipStore for FakeStore {
 struct FakeNonces(Mutex<HashSet<(String, String)>>);
 
 impl NonceStore for FakeNonces {
-    async fn consume(&self, key_id: &str, nonce: &str) -> Result<bool, String> {
+    async fn consume(
+        &self,
+        key_id: &str,
+        nonce: &str,
+    ) -> Result<bool, failberry_clips::NonceError> {
         Ok(self
             .0
             .lock()

@@ -16,6 +16,6 @@ pub use dns::{DnsError, DnsStore, Route53Store};
 pub use failberry_proto::hosts::{DdnsConfig, HostConfig};
 pub use metric_log::{MetricLog, StdoutLog};
 pub use records::{CurrentRecords, RecordSet, RecordType, Upsert};
-pub use replay::{next_mark, Admission, Ordered, ReplayGuard, S3ReplayGuard, Stamp};
+pub use replay::{next_mark, Admission, Ordered, ReplayError, ReplayGuard, S3ReplayGuard, Stamp};
 pub use report::{emf_lines, DEVICE, LINK, NAMESPACE};
 pub use service::{AwsDdns, Ddns, DeferredDdns, Settings};

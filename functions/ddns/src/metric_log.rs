@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 /// Where the metric lines go: stdout in Lambda, whose log pipeline makes them metrics.
 pub trait MetricLog: Send + Sync {
-    fn write_lines(&self, lines: &[String]) -> Result<(), String>;
+    fn write_lines(&self, lines: &[String]) -> std::io::Result<()>;
 }
 
 /// Writes each line whole, so log lines of the subscriber never interleave with them.
@@ -14,12 +14,12 @@ pub trait MetricLog: Send + Sync {
 pub struct StdoutLog(Mutex<()>);
 
 impl MetricLog for StdoutLog {
-    fn write_lines(&self, lines: &[String]) -> Result<(), String> {
+    fn write_lines(&self, lines: &[String]) -> std::io::Result<()> {
         let _guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = std::io::stdout().lock();
         for line in lines {
-            writeln!(out, "{line}").map_err(|e| e.to_string())?;
+            writeln!(out, "{line}")?;
         }
-        out.flush().map_err(|e| e.to_string())
+        out.flush()
     }
 }

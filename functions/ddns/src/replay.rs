@@ -83,13 +83,27 @@ pub fn duplicates(mark: Option<(i64, Option<&str>)>, stamp: Stamp, change: &str)
     }
 }
 
+/// Why the replay defence could not answer (the store, not the request): the change is neither
+/// admitted nor refused, and the caller answers "try again".
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Store(#[from] DocumentError),
+    #[error("not a replay mark: {0}")]
+    BadMark(serde_json::Error),
+    #[error("a mark read unconditionally answered 304")]
+    UnexpectedNotModified,
+    #[error("the mark of {key_id} kept changing under {attempts} attempts")]
+    Contended { key_id: String, attempts: usize },
+}
+
 pub trait ReplayGuard: Send + Sync {
     /// Admits a change for `key_id` stamped `stamp` and moves the mark, or refuses it.
     fn admit(
         &self,
         key_id: &str,
         stamp: Stamp,
-    ) -> impl Future<Output = Result<Ordered, String>> + Send;
+    ) -> impl Future<Output = Result<Ordered, ReplayError>> + Send;
 
     /// As [`admit`](Self::admit), for the planned `change` (the UPSERTs, as text): a guard that
     /// remembers the change it admitted answers a racing duplicate of it `AlreadyApplied`. By
@@ -99,7 +113,7 @@ pub trait ReplayGuard: Send + Sync {
         key_id: &str,
         stamp: Stamp,
         change: &str,
-    ) -> impl Future<Output = Result<Admission, String>> + Send {
+    ) -> impl Future<Output = Result<Admission, ReplayError>> + Send {
         let _ = change;
         async move { self.admit(key_id, stamp).await.map(Admission::from) }
     }
@@ -107,7 +121,7 @@ pub trait ReplayGuard: Send + Sync {
 
 /// A guard whose client is still being built answers once it is.
 impl<T: ReplayGuard + 'static> ReplayGuard for failberry_aws::Deferred<T> {
-    async fn admit(&self, key_id: &str, stamp: Stamp) -> Result<Ordered, String> {
+    async fn admit(&self, key_id: &str, stamp: Stamp) -> Result<Ordered, ReplayError> {
         self.get().await.admit(key_id, stamp).await
     }
 
@@ -116,7 +130,7 @@ impl<T: ReplayGuard + 'static> ReplayGuard for failberry_aws::Deferred<T> {
         key_id: &str,
         stamp: Stamp,
         change: &str,
-    ) -> Result<Admission, String> {
+    ) -> Result<Admission, ReplayError> {
         self.get().await.admit_change(key_id, stamp, change).await
     }
 }
@@ -155,21 +169,20 @@ impl S3ReplayGuard {
 }
 
 /// The mark and its ETag, `None` when no change was applied yet (or the mark expired).
-async fn read(mark: &S3Documents) -> Result<Option<(Mark, String)>, String> {
+async fn read(mark: &S3Documents) -> Result<Option<(Mark, String)>, ReplayError> {
     match mark.fetch(None).await {
         Ok(Fetched::Document { bytes, etag }) => {
-            let read: Mark =
-                serde_json::from_slice(&bytes).map_err(|e| format!("not a replay mark: {e}"))?;
+            let read: Mark = serde_json::from_slice(&bytes).map_err(ReplayError::BadMark)?;
             Ok(Some((read, etag)))
         }
-        Ok(Fetched::NotModified) => Err("a mark read unconditionally answered 304".into()),
+        Ok(Fetched::NotModified) => Err(ReplayError::UnexpectedNotModified),
         Err(DocumentError::NotFound { .. }) => Ok(None),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     }
 }
 
 impl ReplayGuard for S3ReplayGuard {
-    async fn admit(&self, key_id: &str, stamp: Stamp) -> Result<Ordered, String> {
+    async fn admit(&self, key_id: &str, stamp: Stamp) -> Result<Ordered, ReplayError> {
         self.move_mark(key_id, stamp, None, |_| None).await
     }
 
@@ -178,7 +191,7 @@ impl ReplayGuard for S3ReplayGuard {
         key_id: &str,
         stamp: Stamp,
         change: &str,
-    ) -> Result<Admission, String> {
+    ) -> Result<Admission, ReplayError> {
         self.move_mark(key_id, stamp, Some(change), |held| {
             duplicates(held, stamp, change).then(|| Admission::AlreadyApplied {
                 last_applied: held.map_or(0, |(t, _)| t),
@@ -197,7 +210,7 @@ impl S3ReplayGuard {
         stamp: Stamp,
         change: Option<&str>,
         duplicate: impl Fn(Option<(i64, Option<&str>)>) -> Option<A>,
-    ) -> Result<A, String> {
+    ) -> Result<A, ReplayError> {
         // The key id is a validated FQDN: it cannot escape the prefix.
         let key = format!("{}{key_id}/last-applied.json", self.prefix);
         let mark = S3Documents::new(self.client.clone(), &self.bucket, key);
@@ -225,12 +238,13 @@ impl S3ReplayGuard {
             {
                 Ok(_) => return Ok(Ordered::Admitted.into()),
                 Err(DocumentError::Conflict { .. }) => continue,
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e.into()),
             }
         }
-        Err(format!(
-            "the mark of {key_id} kept changing under {RACE_ATTEMPTS} attempts"
-        ))
+        Err(ReplayError::Contended {
+            key_id: key_id.to_string(),
+            attempts: RACE_ATTEMPTS,
+        })
     }
 }
 

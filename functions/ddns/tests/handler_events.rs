@@ -48,7 +48,11 @@ impl DnsStore for FakeDns {
 struct FakeReplay(Mutex<HashMap<String, i64>>);
 
 impl ReplayGuard for FakeReplay {
-    async fn admit(&self, key_id: &str, stamp: Stamp) -> Result<Ordered, String> {
+    async fn admit(
+        &self,
+        key_id: &str,
+        stamp: Stamp,
+    ) -> Result<Ordered, failberry_ddns::ReplayError> {
         let mut marks = self.0.lock().unwrap();
         match next_mark(marks.get(key_id).copied(), stamp) {
             Ok(next) => {

@@ -35,7 +35,11 @@ impl DnsStore for NoDns {
 struct FakeReplay(Mutex<HashMap<String, i64>>);
 
 impl ReplayGuard for FakeReplay {
-    async fn admit(&self, key_id: &str, stamp: Stamp) -> Result<Ordered, String> {
+    async fn admit(
+        &self,
+        key_id: &str,
+        stamp: Stamp,
+    ) -> Result<Ordered, failberry_ddns::ReplayError> {
         let mut marks = self.0.lock().unwrap();
         match next_mark(marks.get(key_id).copied(), stamp) {
             Ok(next) => {
@@ -75,7 +79,7 @@ impl Clock for FixedClock {
 struct FakeLog(Mutex<Vec<String>>);
 
 impl MetricLog for FakeLog {
-    fn write_lines(&self, lines: &[String]) -> Result<(), String> {
+    fn write_lines(&self, lines: &[String]) -> std::io::Result<()> {
         self.0.lock().unwrap().extend_from_slice(lines);
         Ok(())
     }

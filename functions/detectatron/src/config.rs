@@ -190,20 +190,20 @@ impl Config {
 /// Where the handler gets its config for each batch.
 #[async_trait::async_trait]
 pub trait ConfigSource: Send + Sync {
-    async fn config(&self) -> Result<Arc<Config>, String>;
+    async fn config(&self) -> Result<Arc<Config>, failberry_aws::DocumentError>;
 }
 
 /// A fixed config (the defaults, or one read once from a file).
 #[async_trait::async_trait]
 impl ConfigSource for Arc<Config> {
-    async fn config(&self) -> Result<Arc<Config>, String> {
+    async fn config(&self) -> Result<Arc<Config>, failberry_aws::DocumentError> {
         Ok(self.clone())
     }
 }
 
 #[async_trait::async_trait]
 impl ConfigSource for Box<dyn ConfigSource> {
-    async fn config(&self) -> Result<Arc<Config>, String> {
+    async fn config(&self) -> Result<Arc<Config>, failberry_aws::DocumentError> {
         self.as_ref().config().await
     }
 }
@@ -211,14 +211,9 @@ impl ConfigSource for Box<dyn ConfigSource> {
 /// The config document in S3, revalidated by ETag.
 #[async_trait::async_trait]
 impl<D: failberry_aws::DocumentSource> ConfigSource for failberry_aws::DocumentCache<D, Config> {
-    async fn config(&self) -> Result<Arc<Config>, String> {
-        self.get().await.map_err(|e| e.to_string())
+    async fn config(&self) -> Result<Arc<Config>, failberry_aws::DocumentError> {
+        self.get().await
     }
-}
-
-/// `Config::parse` in the shape `DocumentCache` wants.
-pub fn parse_document(bytes: &[u8]) -> Result<Config, String> {
-    Config::parse(bytes).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -146,7 +146,7 @@ pub enum Retryable {
     #[error(transparent)]
     Label(#[from] crate::labeler::LabelError),
     #[error("config unavailable: {0}")]
-    Config(String),
+    Config(failberry_aws::DocumentError),
 }
 
 pub struct Detectatron<S, L, C> {

@@ -1,8 +1,6 @@
 use std::sync::Arc;
 
-use failberry_detectatron::{
-    config, Config, ConfigSource, Detectatron, RekognitionLabeler, S3Clips,
-};
+use failberry_detectatron::{Config, ConfigSource, Detectatron, RekognitionLabeler, S3Clips};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main(flavor = "current_thread")]
@@ -23,7 +21,7 @@ async fn main() -> Result<(), Error> {
             let max_age = failberry_aws::env_secs("DETECTATRON_CONFIG_MAX_AGE_SECS", 60)?;
             Box::new(failberry_aws::DocumentCache::new(
                 failberry_aws::S3Documents::new(s3.clone(), bucket, key),
-                config::parse_document,
+                Config::parse,
                 max_age,
             ))
         }

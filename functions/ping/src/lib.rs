@@ -4,7 +4,8 @@
 //! `Target`), by PutMetricData or as Embedded Metric Format lines, each as often as `cadence`
 //! says (cheap by default: the links' availability every run, the sites' folded into one
 //! aggregate, the rest by opt-in or when unexpected). `main.rs` only wires the runtime; the run
-//! lives in `service`, the decisions in `config`, `verdict`, `cadence` and `metrics`, and
+//! lives in `service`, the decisions in `verdict`, `cadence` and `metrics`, the document model
+//! (config, metric names, cadences) in `failberry_failover::ping`, and
 //! every outside service behind `DocumentSource`, `MetricSink` and `Clock`.
 //!
 //! The modules are private: the crate exports the handler (`Ping`, `AwsPing`), its traits and
@@ -14,7 +15,6 @@
 
 mod cadence;
 mod cloudwatch;
-mod config;
 mod emf;
 mod metrics;
 mod probe;
@@ -22,10 +22,13 @@ mod service;
 mod summary;
 mod verdict;
 
-pub use cadence::{cadence, series, Cadence, Series};
+/// The document model lives in `failberry_failover::ping`, shared with `failberry-ctl`.
+use failberry_failover::ping::config;
+
 pub use cloudwatch::CloudWatchSink;
-pub use config::{Emit, PingConfig, Target, AGGREGATE_TARGET};
+pub use config::{Emit, PingConfig, PingConfigError, Target, AGGREGATE_TARGET};
 pub use emf::EmfSink;
+pub use failberry_failover::ping::cadence::{cadence, series, Cadence, Series};
 pub use metrics::{
     Delivery, Lost, MetricName, MetricSink, RunMetrics, TargetMetrics, MAX_DATUMS_PER_REQUEST,
 };

@@ -6,9 +6,10 @@
 use std::future::Future;
 use std::time::{Instant, SystemTime};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub use failberry_failover::link::{DIMENSION, NAMESPACE};
+pub use failberry_failover::ping::{MetricName, Unit};
 
 /// PutMetricData limits (CloudWatch API reference, PutMetricData): at most 1000 metrics per
 /// request, a 1 MB request, and 150 distinct values per datum in `Values`/`Counts`.
@@ -17,60 +18,6 @@ pub const MAX_REQUEST_BYTES: usize = 1_000_000;
 pub const MAX_VALUES_PER_DATUM: usize = 150;
 /// Room for the parts of a request that are not datums (action, version, namespace, headers).
 const REQUEST_OVERHEAD_BYTES: usize = 4_096;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum MetricName {
-    /// 1 per probe that found the target up, 0 per probe that did not. Its per-minute Average is
-    /// the link's health: several probes per run make one lost probe a dip, not an outage.
-    Availability,
-    /// Milliseconds from the start of the probe to the end of the body, only for probes that got
-    /// a response, so a failure never drags the average down.
-    Latency,
-    StatusCode,
-    /// Whole days of certificate validity left (https).
-    CertDaysLeft,
-}
-
-/// The CloudWatch units we use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    None,
-    Milliseconds,
-}
-
-impl Unit {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Unit::None => "None",
-            Unit::Milliseconds => "Milliseconds",
-        }
-    }
-}
-
-impl MetricName {
-    pub const ALL: [MetricName; 4] = [
-        MetricName::Availability,
-        MetricName::Latency,
-        MetricName::StatusCode,
-        MetricName::CertDaysLeft,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MetricName::Availability => failberry_failover::link::AVAILABILITY_METRIC,
-            MetricName::Latency => "Latency",
-            MetricName::StatusCode => "StatusCode",
-            MetricName::CertDaysLeft => "CertDaysLeft",
-        }
-    }
-
-    pub fn unit(self) -> Unit {
-        match self {
-            MetricName::Latency => Unit::Milliseconds,
-            _ => Unit::None,
-        }
-    }
-}
 
 /// One target's samples from one run: one value per probe (none when not applicable).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -304,7 +304,7 @@ pub fn price_files(
     };
     let template: serde_norway::Value = serde_norway::from_str(&read(template)?)
         .with_context(|| format!("{} is not YAML", template.display()))?;
-    let ping = failberry_ping::PingConfig::parse(read(ping)?.as_bytes())
+    let ping = failberry_failover::ping::PingConfig::parse(read(ping)?.as_bytes())
         .map_err(|e| anyhow::anyhow!("{}: {e}", ping.display()))?;
     let template = conditions::deployed(&template, parameters)?;
     let usage = usage::from_template(&template, &ping, home)?;

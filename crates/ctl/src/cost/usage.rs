@@ -4,7 +4,7 @@
 //! asks for its address). Durations are the figures `make bench` measured, named where they are set.
 //! (Over 400 lines through its tests: the code is some 300 lines.)
 
-use failberry_ping::{series, Cadence, Emit, PingConfig};
+use failberry_failover::ping::{series, Cadence, Emit, PingConfig};
 use serde_norway::Value;
 
 /// One function's month.
@@ -223,7 +223,7 @@ pub fn from_template(
     usage.api_requests = runs_of("Lambda: ddns") + clip_calls;
 
     // Metrics are prorated by the hour they are published in; the ping document's cadences
-    // (failberry_ping::cadence) say which hours.
+    // (failberry_failover::ping::cadence) say which hours.
     usage.custom_metric_months = series(ping)
         .iter()
         .map(|s| metric_months(s.cadence, ping_runs, home))

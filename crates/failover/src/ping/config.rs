@@ -1,7 +1,7 @@
 //! The ping configuration document (one JSON object in S3): which targets to probe, how, and
 //! what counts as up; how many probes run at once and how metrics leave the function. Parsed in
 //! two stages: the raw serde shape, then a checked form with real types. Errors name the target
-//! and the key. Probing and judging are left to `probe` and `verdict`.
+//! and the key. Probing and judging are left to the ping function (`failberry-ping`).
 //! (Over 400 lines through its table tests: the code is some 300 lines.)
 
 use std::collections::{BTreeMap, HashSet};
@@ -11,7 +11,7 @@ use http::{HeaderName, HeaderValue, Method};
 use serde::Deserialize;
 use url::Url;
 
-use crate::metrics::MetricName;
+use super::MetricName;
 
 pub const DEFAULT_TIMEOUT_MS: u64 = 5_000;
 pub const MIN_TIMEOUT_MS: u64 = 100;
@@ -20,7 +20,7 @@ pub const DEFAULT_CONCURRENCY: usize = 32;
 pub const MAX_CONCURRENCY: usize = 256;
 /// Probes per target per run. Each becomes one value of the run's datapoint, so the cap stays far
 /// below the 100 values an EMF metric array and the 150 a PutMetricData datum may carry.
-pub const MAX_PROBES: u32 = failberry_failover::link::MAX_PROBES;
+pub const MAX_PROBES: u32 = crate::link::MAX_PROBES;
 /// A target name is a CloudWatch dimension value and appears in alarm names: keep it short and
 /// plain.
 pub const MAX_NAME_LEN: usize = 64;
@@ -30,6 +30,21 @@ pub const BODY_CAP: usize = 64 * 1024;
 /// The `Target` dimension value of the one aggregate `Availability` metric that the targets
 /// without their own carry (see `cadence`); no target may take this name.
 pub const AGGREGATE_TARGET: &str = "sites";
+
+/// Why a ping document is refused: each names what was wrong, a target's own by its index and
+/// name (`targets[1] ("blog")`).
+#[derive(Debug, thiserror::Error)]
+pub enum PingConfigError {
+    #[error("not a ping config document: {0}")]
+    NotADocument(serde_json::Error),
+    #[error("concurrency {0} is outside 1..={MAX_CONCURRENCY}")]
+    Concurrency(usize),
+    /// One target's key or value; `reason` names the key and the bad value.
+    #[error("{target}: {reason}")]
+    Target { target: String, reason: String },
+    #[error("{target}: the name is listed twice")]
+    Duplicate { target: String },
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -134,14 +149,12 @@ pub struct PingConfig {
 }
 
 impl PingConfig {
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let raw: RawConfig = serde_json::from_slice(bytes)
-            .map_err(|e| format!("not a ping config document: {e}"))?;
+    pub fn parse(bytes: &[u8]) -> Result<Self, PingConfigError> {
+        let raw: RawConfig =
+            serde_json::from_slice(bytes).map_err(PingConfigError::NotADocument)?;
         let concurrency = raw.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
         if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
-            return Err(format!(
-                "concurrency {concurrency} is outside 1..={MAX_CONCURRENCY}"
-            ));
+            return Err(PingConfigError::Concurrency(concurrency));
         }
         let mut names = HashSet::new();
         let mut targets = Vec::with_capacity(raw.targets.len());
@@ -150,11 +163,15 @@ impl PingConfig {
                 Some(name) => format!("targets[{i}] ({name:?})"),
                 None => format!("targets[{i}]"),
             };
+            let in_target = |reason: String| PingConfigError::Target {
+                target: label.clone(),
+                reason,
+            };
             let raw_target: RawTarget =
-                serde_json::from_value(value).map_err(|e| format!("{label}: {e}"))?;
-            let target = check_target(raw_target).map_err(|e| format!("{label}: {e}"))?;
+                serde_json::from_value(value).map_err(|e| in_target(e.to_string()))?;
+            let target = check_target(raw_target).map_err(in_target)?;
             if !names.insert(target.name.clone()) {
-                return Err(format!("{label}: the name is listed twice"));
+                return Err(PingConfigError::Duplicate { target: label });
             }
             targets.push(target);
         }
@@ -300,7 +317,7 @@ fn check_target(raw: RawTarget) -> Result<Target, String> {
     };
     // A link's alarm is sized for the link model's probes a run; a site needs one.
     let default_probes = if raw.link {
-        failberry_failover::link::PROBES_PER_RUN as u32
+        crate::link::PROBES_PER_RUN as u32
     } else {
         1
     };
@@ -511,6 +528,7 @@ mod tests {
             match (got, want) {
                 (Ok(_), Ok(())) => {}
                 (Err(e), Err(fragment)) => {
+                    let e = e.to_string();
                     assert!(e.contains(fragment), "{name}: {e:?} lacks {fragment:?}")
                 }
                 (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
@@ -547,10 +565,7 @@ mod tests {
         let probes =
             |target: &str| PingConfig::parse(doc(target).as_bytes()).unwrap().targets[0].probes;
         let link = r#"{"name": "wired", "url": "http://203.0.113.7:9000/", "link": true}"#;
-        assert_eq!(
-            probes(link),
-            failberry_failover::link::LinkPolicy::CHOSEN.probes_per_run
-        );
+        assert_eq!(probes(link), crate::link::LinkPolicy::CHOSEN.probes_per_run);
         let own =
             r#"{"name": "wired", "url": "http://203.0.113.7:9000/", "link": true, "probes": 2}"#;
         assert_eq!(probes(own), 2, "a link's own count wins");
@@ -574,8 +589,10 @@ mod tests {
 
     #[test]
     fn the_shipped_sample_parses() {
-        let cfg =
-            PingConfig::parse(include_bytes!("../ping.example.json")).expect("sample is valid");
+        let cfg = PingConfig::parse(include_bytes!(
+            "../../../../functions/ping/ping.example.json"
+        ))
+        .expect("sample is valid");
         assert!(cfg.targets.iter().any(|t| t.name == "wired"));
     }
 }
