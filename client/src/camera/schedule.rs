@@ -314,7 +314,7 @@ mod tests {
 
     /// One step of a row; the first number is the second (from the row's start) it happens at.
     enum Step {
-        Found(Job),
+        Found(Box<Job>),
         /// `due` starts exactly these, in this order ("up a", "poll b").
         Due(u64, &'static [&'static str]),
         Ends(u64, &'static str, End),
@@ -337,7 +337,7 @@ mod tests {
         for (i, step) in steps.into_iter().enumerate() {
             let name = format!("{name}, step {i}");
             match step {
-                Found(job) => schedule.found(job),
+                Found(job) => schedule.found(*job),
                 Due(s, want) => {
                     let got: Vec<String> = schedule
                         .due(at(s))
@@ -520,7 +520,7 @@ mod tests {
                 vec![],
                 vec![
                     Due(0, &[]),
-                    Found(queued("a", 1)),
+                    Found(Box::new(queued("a", 1))),
                     Wakes(1, Some(1)),
                     Due(1, &["up a"]),
                 ],
@@ -540,7 +540,7 @@ mod tests {
             vec![
                 Logs(0, Some((0, 0, 0))),
                 Logs(1, None),
-                Found(queued("a", 1)),
+                Found(Box::new(queued("a", 1))),
                 Due(1, &["up a"]),
                 Logs(1, None),
                 Wakes(1, Some(60)),

@@ -295,25 +295,46 @@ pub fn part_range(size: u64, part_size: u64, number: u32) -> Option<(u64, u64)> 
     Some((offset, part_size.min(size - offset)))
 }
 
+/// Why the parts S3 holds do not make the clip.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PartsProblem {
+    #[error("a clip of {size} bytes is uploaded in one PUT, not in parts")]
+    SinglePut { size: u64 },
+    #[error("{held} parts held, {expected} expected")]
+    Count { held: usize, expected: u32 },
+    #[error(
+        "part {number} holds {size} bytes, part {expected_number} should hold {expected_size}"
+    )]
+    Part {
+        number: u32,
+        size: u64,
+        expected_number: u32,
+        expected_size: u64,
+    },
+}
+
 /// Checks a completion against the layout: every part present once, in order, each of the size
 /// the layout gives it. Returns the first problem.
-pub fn check_parts(size: u64, held: &[DonePart]) -> Result<(), String> {
+pub fn check_parts(size: u64, held: &[DonePart]) -> Result<(), PartsProblem> {
     let Layout::Multipart { part_size, count } = layout(size) else {
-        return Err(format!(
-            "a clip of {size} bytes is uploaded in one PUT, not in parts"
-        ));
+        return Err(PartsProblem::SinglePut { size });
     };
     if held.len() != count as usize {
-        return Err(format!("{} parts held, {count} expected", held.len()));
+        return Err(PartsProblem::Count {
+            held: held.len(),
+            expected: count,
+        });
     }
     for (i, part) in held.iter().enumerate() {
         let number = u32::try_from(i + 1).expect("at most MAX_PARTS");
         let (_, want) = part_range(size, part_size, number).expect("in range");
         if part.number != number || part.size != want {
-            return Err(format!(
-                "part {} holds {} bytes, part {number} should hold {want}",
-                part.number, part.size
-            ));
+            return Err(PartsProblem::Part {
+                number: part.number,
+                size: part.size,
+                expected_number: number,
+                expected_size: want,
+            });
         }
     }
     Ok(())

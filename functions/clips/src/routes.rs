@@ -280,7 +280,7 @@ impl<S: ClipStore, N: NonceStore, D: DocumentSource, K: Clock> Clips<S, N, D, K>
             .list_parts(&complete.key, &complete.upload_id)
             .await
             .map_err(storage)?;
-        check_parts(complete.size, &held).map_err(ApiError::Incomplete)?;
+        check_parts(complete.size, &held).map_err(|e| ApiError::Incomplete(e.to_string()))?;
         match self
             .store
             .complete(&complete.key, &complete.upload_id, &held)

@@ -217,7 +217,8 @@ mod tests {
     fn the_door_table() {
         let good = body(NOW, NONCE);
         let refused = |r| Err(AuthError::Refused(r));
-        let rows: Vec<(&str, Result<String, AuthError>, Result<String, AuthError>)> = vec![
+        type Opened = Result<String, AuthError>;
+        let rows: Vec<(&str, Opened, Opened)> = vec![
             (
                 "signed right",
                 try_open(Some(HOST), SECRET, None, &good),
