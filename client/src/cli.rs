@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{FolderMode, Ipv4From, Ipv6From};
+use serde::Deserialize;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/failberry/config.toml";
 
@@ -359,6 +359,47 @@ impl Cli {
         }
         overrides
     }
+}
+
+// The value enums the config file spells the same way as the flags; `config::raw` re-exports
+// them, so the dependency stays one-way (config -> cli).
+
+/// `ddns.ipv4` / `--ipv4`: where the IPv4 address to publish comes from. One spelling for the
+/// file and the flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Ipv4From {
+    /// Ask the API's `/v1/myip`.
+    #[value(name = "myip")]
+    MyIp,
+    /// Read the interface's address.
+    Interface,
+    /// Read the first line of a file.
+    File,
+    Off,
+}
+
+/// `ddns.ipv6` / `--ipv6`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Ipv6From {
+    /// The interface's stable global address.
+    Interface,
+    Off,
+}
+
+/// `camera.folder.mode` / `--folder-mode`: how a folder notices finished files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ValueEnum)]
+pub enum FolderMode {
+    /// inotify `CLOSE_WRITE` and `MOVED_TO`.
+    #[default]
+    #[serde(rename = "inotify")]
+    #[value(name = "inotify")]
+    Notify,
+    /// A file is finished once its size and mtime held still for `stable_secs` (SMB, NFS, FUSE
+    /// send no events).
+    #[serde(rename = "poll")]
+    Poll,
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use crate::cli::{FolderMode, Ipv4From, Ipv6From};
+
 use super::ConfigError;
 
 /// The config file as written.
@@ -29,44 +31,6 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawApi {
     pub url: Option<String>,
-}
-
-/// `ddns.ipv4` / `--ipv4`: where the IPv4 address to publish comes from. One spelling for the
-/// file and the flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Ipv4From {
-    /// Ask the API's `/v1/myip`.
-    #[value(name = "myip")]
-    MyIp,
-    /// Read the interface's address.
-    Interface,
-    /// Read the first line of a file.
-    File,
-    Off,
-}
-
-/// `ddns.ipv6` / `--ipv6`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Ipv6From {
-    /// The interface's stable global address.
-    Interface,
-    Off,
-}
-
-/// `camera.folder.mode` / `--folder-mode`: how a folder notices finished files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
-pub enum FolderMode {
-    /// inotify `CLOSE_WRITE` and `MOVED_TO`.
-    #[default]
-    #[serde(rename = "inotify")]
-    #[value(name = "inotify")]
-    Notify,
-    /// A file is finished once its size and mtime held still for `stable_secs` (SMB, NFS, FUSE
-    /// send no events).
-    #[serde(rename = "poll")]
-    Poll,
 }
 
 #[derive(Debug, Default, Deserialize)]

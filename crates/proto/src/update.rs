@@ -139,17 +139,6 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
-impl crate::signing::Signed for UpdateRequest {
-    const WHAT: &'static str = "an update request";
-    const MAX_BYTES: usize = MAX_BODY_BYTES;
-    fn timestamp(&self) -> i64 {
-        self.timestamp
-    }
-    fn nonce(&self) -> &str {
-        &self.nonce
-    }
-}
-
 /// Checks the nonce's shape; its freshness is the server's business.
 pub fn valid_nonce(nonce: &str) -> bool {
     (16..=64).contains(&nonce.len())

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use super::{check_timestamp, verify, SignError, TIMESTAMP_WINDOW_SECS};
 use crate::hostname::normalize_fqdn;
 use crate::hosts::{DdnsConfig, HostConfig};
-use crate::update::{valid_nonce, ErrorCode};
+use crate::update::{valid_nonce, ErrorCode, UpdateRequest, MAX_BODY_BYTES};
 
 /// What an unknown key id's signature is checked against: a key no host holds, so an unknown
 /// name costs the same HMAC as a known one with a wrong secret.
@@ -24,6 +24,18 @@ pub trait Signed: DeserializeOwned {
     const MAX_BYTES: usize;
     fn timestamp(&self) -> i64;
     fn nonce(&self) -> &str;
+}
+
+// Here rather than in `update`, so that `signing` depends on `update` and not both ways.
+impl Signed for UpdateRequest {
+    const WHAT: &'static str = "an update request";
+    const MAX_BYTES: usize = MAX_BODY_BYTES;
+    fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+    fn nonce(&self) -> &str {
+        &self.nonce
+    }
 }
 
 /// A request as it arrived: the two signing headers (if present) and the exact body bytes.
