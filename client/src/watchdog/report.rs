@@ -24,7 +24,7 @@ impl ApiReporter {
 
 impl Reporter for ApiReporter {
     async fn send(&self, report: &Report) -> Result<(), ApiError> {
-        let device = &self.api.device_name();
+        let device = self.api.device_name();
         self.api
             .signed(reqwest::Method::POST, REPORT, |timestamp, nonce| {
                 let request = ReportRequest {

@@ -61,11 +61,7 @@ impl<S: ClipStore, N: NonceStore, D: DocumentSource, K: Clock> Clips<S, N, D, K>
         req: &Request,
         path: &str,
     ) -> Result<&'c HostConfig, ApiError> {
-        let host = signing::authenticate(config, &signed_request(req, path))?;
-        if !host.clips.enabled {
-            return Err(ApiError::ClipsDisabled);
-        }
-        Ok(host)
+        may_upload(signing::authenticate(config, &signed_request(req, path))?)
     }
 
     /// Opens a signed POST at the shared door and consumes its nonce.
@@ -77,10 +73,7 @@ impl<S: ClipStore, N: NonceStore, D: DocumentSource, K: Clock> Clips<S, N, D, K>
     ) -> Result<(Arc<DdnsConfig>, String, T), ApiError> {
         let config = self.config().await?;
         let (host, parsed) = signing::open::<T>(&config, &signed_request(req, path), now)?;
-        if !host.clips.enabled {
-            return Err(ApiError::ClipsDisabled);
-        }
-        let host = host.name.clone();
+        let host = may_upload(host)?.name.clone();
         match self.nonces.consume(&host, parsed.nonce()).await {
             Ok(true) => Ok((config, host, parsed)),
             Ok(false) => {
@@ -356,6 +349,15 @@ fn storage(e: StoreError) -> ApiError {
 
 fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// An authenticated host, if its entry lets it use the clip routes.
+fn may_upload(host: &HostConfig) -> Result<&HostConfig, ApiError> {
+    if host.clips.enabled {
+        Ok(host)
+    } else {
+        Err(ApiError::ClipsDisabled)
+    }
 }
 
 /// The request as the shared door (`proto::signing::open`) reads it.

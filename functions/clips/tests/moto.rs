@@ -213,6 +213,16 @@ async fn small_clip_goes_up_in_one_presigned_put_and_is_never_overwritten() {
     );
 }
 
+/// A resume or completion body for `upload_id` at `key`, freshly stamped, with `extra` fields.
+fn upload_body(key: &str, upload_id: &str, size: usize, extra: serde_json::Value) -> Vec<u8> {
+    let mut v = serde_json::json!({"key": key, "upload_id": upload_id, "size": size,
+        "timestamp": now(), "nonce": nonce()});
+    v.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    serde_json::to_vec(&v).unwrap()
+}
+
 async fn put_parts(w: &World, parts: &[PartUrl], data: &[u8]) {
     for p in parts {
         let bytes = data[p.offset as usize..(p.offset + p.size) as usize].to_vec();
@@ -268,14 +278,7 @@ async fn a_multipart_upload_resumes_from_the_parts_s3_holds_and_completes_once()
     // The link drops after the first part.
     put_parts(&w, &parts[..1], &data).await;
 
-    let body = |extra: serde_json::Value| {
-        let mut v = serde_json::json!({"key": key, "upload_id": upload_id, "size": data.len(),
-            "timestamp": now(), "nonce": nonce()});
-        v.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        serde_json::to_vec(&v).unwrap()
-    };
+    let body = |extra| upload_body(&key, &upload_id, data.len(), extra);
     let early = w
         .app
         .handle(signed(
@@ -587,14 +590,7 @@ async fn another_devices_upload_id_is_refused_under_ones_own_key() {
             ))
             .await,
     );
-    let body = |key: &str, upload_id: &str, extra: serde_json::Value| {
-        let mut v = serde_json::json!({"key": key, "upload_id": upload_id, "size": data.len(),
-            "timestamp": now(), "nonce": nonce()});
-        v.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        serde_json::to_vec(&v).unwrap()
-    };
+    let body = |key: &str, upload_id: &str, extra| upload_body(key, upload_id, data.len(), extra);
     let hashes = serde_json::json!({"part_sha256": part_hashes(&data)});
     for (path, extra) in [
         (paths::CLIPS_RESUME, hashes.clone()),
